@@ -1,0 +1,229 @@
+// Reductions: sum, mean, var, max, argmax.
+//
+// A reduction over one dimension d views x as [outer, n, inner] (outer = product of the sizes
+// before d, inner = product of those after) and produces [outer, inner]:
+//   sum:  out[o, i] = sum_k x[o, k, i]            backward: dx[o, k, i] = g[o, i]
+//   max:  out[o, i] = max_k x[o, k, i]            backward: g goes to the first argmax only
+// Several dimensions are reduced one after the other. keepdim leaves a 1 where a dimension was.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/ops.h"
+#include "core/parallel.h"
+
+namespace ember {
+
+namespace {
+
+struct Split {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+Split split_at(const Shape& s, int64_t d) {
+  Split sp;
+  for (int64_t i = 0; i < d; ++i) sp.outer *= s[i];
+  sp.n = s[d];
+  for (size_t i = d + 1; i < s.size(); ++i) sp.inner *= s[i];
+  return sp;
+}
+
+// Sorted, unique, non-negative dims; empty means all.
+std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t rank, const char* op) {
+  std::vector<int64_t> out;
+  if (dims.empty()) {
+    for (int64_t i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  for (int64_t d : dims) out.push_back(normalize_dim(d, rank, op));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Sum over one dimension, keeping it with size 1. No autograd.
+template <typename T>
+Tensor sum_dim_kernel(const Tensor& x, int64_t d) {
+  Split sp = split_at(x.shape(), d);
+  Shape out_shape = x.shape();
+  out_shape[d] = 1;
+  Tensor out = Tensor::zeros(out_shape, x.dtype());
+  const T* px = x.data<T>();
+  T* po = out.data<T>();
+  if (sp.inner == 1) {
+    // rows: accumulate each in double for accuracy
+    parallel_for(0, sp.outer, std::max<int64_t>(1, 32768 / std::max<int64_t>(sp.n, 1)), [&](int64_t lo, int64_t hi) {
+      for (int64_t o = lo; o < hi; ++o) {
+        double acc = 0;
+        const T* row = px + o * sp.n;
+        for (int64_t k = 0; k < sp.n; ++k) acc += row[k];
+        po[o] = static_cast<T>(acc);
+      }
+    });
+  } else {
+    // columns: add whole rows of length inner (vectorises), parallel over outer and inner
+    parallel_for(0, sp.outer * sp.inner, 4096, [&](int64_t lo, int64_t hi) {
+      // the range [lo, hi) of output elements, walked as (o, i) pieces
+      int64_t e = lo;
+      while (e < hi) {
+        int64_t o = e / sp.inner, i0 = e % sp.inner;
+        int64_t i1 = std::min(sp.inner, i0 + (hi - e));
+        T* dst = po + o * sp.inner;
+        for (int64_t k = 0; k < sp.n; ++k) {
+          const T* src = px + (o * sp.n + k) * sp.inner;
+          for (int64_t i = i0; i < i1; ++i) dst[i] += src[i];
+        }
+        e += i1 - i0;
+      }
+    });
+  }
+  return out;
+}
+
+// Sum of every element, deterministic for any thread count (fixed blocks).
+template <typename T>
+Tensor sum_all_kernel(const Tensor& x) {
+  const T* p = x.data<T>();
+  double total = parallel_sum<double>(0, x.numel(), 1 << 14, [&](int64_t lo, int64_t hi) {
+    double acc = 0;
+    for (int64_t i = lo; i < hi; ++i) acc += p[i];
+    return acc;
+  });
+  return Tensor::scalar(total, x.dtype());
+}
+
+Shape reduced_shape(const Shape& s, const std::vector<int64_t>& dims, bool keepdim) {
+  Shape out;
+  for (int64_t i = 0; i < static_cast<int64_t>(s.size()); ++i) {
+    bool reduced = std::find(dims.begin(), dims.end(), i) != dims.end();
+    if (!reduced) out.push_back(s[i]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+// Broadcasts g (the gradient of a reduction, shape with or without the reduced dims) back to x's
+// shape: every element of x that was summed gets g.
+Tensor expand_back(const Tensor& g, const Shape& x_shape, const std::vector<int64_t>& dims) {
+  Shape kept = x_shape;
+  for (int64_t d : dims) kept[d] = 1;
+  Tensor gk = g.reshape(kept);
+  return add(Tensor::zeros(x_shape, g.dtype()), gk);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  check(x.defined(), "sum: tensor is undefined");
+  check(is_floating(x.dtype()), "sum: expected a float tensor, got ", dtype_name(x.dtype()));
+  std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
+  Tensor out;
+  dispatch_float(x.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    if (static_cast<int64_t>(dims.size()) == x.dim() && !keepdim) {
+      out = sum_all_kernel<T>(x);
+      return;
+    }
+    Tensor cur = x.detach();
+    for (int64_t d : dims) cur = sum_dim_kernel<T>(cur, d);
+    out = cur.reshape(reduced_shape(x.shape(), dims, keepdim)).detach();
+  });
+  Shape x_shape = x.shape();
+  record(out, "sum", {x}, [x_shape, dims](const Tensor& g) {
+    return std::vector<Tensor>{expand_back(g, x_shape, dims)};
+  });
+  return out;
+}
+
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "mean");
+  int64_t count = 1;
+  for (int64_t d : dims) count *= x.shape()[d];
+  check(count > 0, "mean: reducing over zero elements (shape ", shape_str(x.shape()), ")");
+  return mul(sum(x, dims, keepdim), 1.0 / static_cast<double>(count));
+}
+
+// var = sum((x - mean)^2) / (n - unbiased), built from differentiable ops so its gradient is free.
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, bool unbiased, bool keepdim) {
+  std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "var");
+  int64_t count = 1;
+  for (int64_t d : dims) count *= x.shape()[d];
+  check(count - (unbiased ? 1 : 0) > 0, "var: not enough elements (", count, ") in shape ", shape_str(x.shape()));
+  Tensor centered = x - mean(x, dims, /*keepdim=*/true);
+  return mul(sum(centered * centered, dims, keepdim), 1.0 / static_cast<double>(count - (unbiased ? 1 : 0)));
+}
+
+namespace {
+// Max and its index over dimension d; results shaped [outer, inner].
+template <typename T>
+void max_kernel(const Tensor& x, int64_t d, Tensor& values, Tensor& indices) {
+  Split sp = split_at(x.shape(), d);
+  const T* px = x.data<T>();
+  T* pv = values.data<T>();
+  int64_t* pi = indices.data<int64_t>();
+  parallel_for(0, sp.outer, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o) {
+      for (int64_t i = 0; i < sp.inner; ++i) {
+        T best = px[o * sp.n * sp.inner + i];
+        int64_t best_k = 0;
+        for (int64_t k = 1; k < sp.n; ++k) {
+          T v = px[(o * sp.n + k) * sp.inner + i];
+          // NaN wins, so that a NaN shows up instead of hiding
+          if (v > best || (std::isnan(v) && !std::isnan(best))) {
+            best = v;
+            best_k = k;
+          }
+        }
+        pv[o * sp.inner + i] = best;
+        pi[o * sp.inner + i] = best_k;
+      }
+    }
+  });
+}
+}  // namespace
+
+static void max_with_indices(const Tensor& x, int64_t d, bool keepdim, Tensor& values, Tensor& indices) {
+  check(x.shape()[d] > 0, "max: dimension ", d, " of shape ", shape_str(x.shape()), " is empty");
+  Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
+  values = Tensor::empty(out_shape, x.dtype());
+  indices = Tensor::empty(out_shape, DType::Int64);
+  dispatch_float(x.dtype(), "max", [&](auto tag) { max_kernel<decltype(tag)>(x, d, values, indices); });
+}
+
+Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
+  check(x.defined(), "max: tensor is undefined");
+  int64_t d = normalize_dim(dim, x.dim(), "max");
+  Tensor values, indices;
+  max_with_indices(x, d, keepdim, values, indices);
+  Shape x_shape = x.shape();
+  record(values, "max", {x}, [x_shape, d, indices](const Tensor& g) {
+    Split sp = split_at(x_shape, d);
+    Tensor dx = Tensor::zeros(x_shape, g.dtype());
+    dispatch_float(g.dtype(), "max", [&](auto tag) {
+      using T = decltype(tag);
+      const T* pg = g.data<T>();
+      const int64_t* pi = indices.data<int64_t>();
+      T* pd = dx.data<T>();
+      for (int64_t o = 0; o < sp.outer; ++o)
+        for (int64_t i = 0; i < sp.inner; ++i)
+          pd[(o * sp.n + pi[o * sp.inner + i]) * sp.inner + i] = pg[o * sp.inner + i];
+    });
+    return std::vector<Tensor>{dx};
+  });
+  return values;
+}
+
+Tensor max(const Tensor& x) {
+  check(x.defined() && x.numel() > 0, "max: tensor is empty or undefined");
+  return max(x.reshape({-1}), 0, false);
+}
+
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  check(x.defined(), "argmax: tensor is undefined");
+  int64_t d = normalize_dim(dim, x.dim(), "argmax");
+  Tensor values, indices;
+  max_with_indices(x.detach(), d, keepdim, values, indices);
+  return indices;
+}
+
+}  // namespace ember
