@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <thread>
 
 namespace ember {
@@ -10,7 +11,12 @@ namespace ember {
 namespace {
 int num_threads = 0;  // 0: not chosen yet
 
+// EMBER_NUM_THREADS, else OMP_NUM_THREADS, else every core.
 int default_threads() {
+  for (const char* var : {"EMBER_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    const char* v = std::getenv(var);
+    if (v && std::atoi(v) > 0) return std::atoi(v);
+  }
   unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
