@@ -1,0 +1,30 @@
+#include "lessons/common/number_format.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+
+namespace ember {
+
+std::string format_shortest(double value) {
+  // std::to_chars without a precision writes the shortest digits that round-trip exactly.
+  // Like Python, plain decimals for everyday magnitudes and an exponent for tiny or huge ones.
+  double magnitude = std::fabs(value);
+  bool plain = magnitude == 0 || (magnitude >= 1e-4 && magnitude < 1e16);
+  char buffer[64];
+  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value,
+                              plain ? std::chars_format::fixed : std::chars_format::scientific);
+  check(result.ec == std::errc(), "format_shortest: cannot format ", value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string format_significant(double value, int digits) {
+  check(digits >= 1 && digits <= 17, "format_significant: digits must be 1..17, got ", digits);
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+  return buffer;
+}
+
+}  // namespace ember
