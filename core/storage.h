@@ -27,4 +27,8 @@ class Storage {
   Device device_ = Device::CPU;
 };
 
+// Freed blocks are kept for reuse by the next tensor of the same size (storage.cpp); this
+// returns them all to the system.
+void release_cached_memory();
+
 }  // namespace ember
