@@ -23,6 +23,7 @@ int default_threads() {
 }  // namespace
 
 int current_thread_index() { return omp_get_thread_num(); }
+int current_team_size() { return omp_get_num_threads(); }
 
 void set_num_threads(int n) {
   if (n <= 0) n = default_threads();

@@ -13,6 +13,7 @@ namespace ember {
 void set_num_threads(int n);  // n <= 0: all cores
 int get_num_threads();
 int current_thread_index();  // 0 .. get_num_threads()-1 inside parallel_for, 0 outside
+int current_team_size();     // how many threads run the current parallel region (1 outside)
 
 // Sets OpenBLAS's thread count for a scope and restores it afterwards.
 class BlasThreadsGuard {
@@ -43,11 +44,14 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& body) {
   }
 #pragma omp parallel num_threads(threads)
   {
-    int64_t id = current_thread_index();
+    // OpenMP may start fewer threads than asked (inside another parallel region it starts one):
+    // then each thread takes every team-size-th chunk, so the chunks are still all done, and the same.
     int64_t chunk = (n + threads - 1) / threads;
-    int64_t lo = begin + id * chunk;
-    int64_t hi = lo + chunk < end ? lo + chunk : end;
-    if (lo < hi) body(lo, hi);
+    for (int64_t id = current_thread_index(); id < threads; id += current_team_size()) {
+      int64_t lo = begin + id * chunk;
+      int64_t hi = lo + chunk < end ? lo + chunk : end;
+      if (lo < hi) body(lo, hi);
+    }
   }
 }
 

@@ -6,6 +6,8 @@
 // The transposes in the backward are passed to GEMM as flags: nothing is copied. Batch
 // dimensions (everything before the last two) broadcast like element-wise ops; a 2-D b is one
 // weight shared by every batch entry, which becomes a single large GEMM.
+#include <algorithm>
+
 #include "core/blas.h"
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -30,6 +32,14 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
   Mat ma = mat_of(a, ta), mb = mat_of(b, tb);
   const int64_t M = ma.rows, K = ma.cols, N = mb.cols;
   const int64_t lda = a.shape().back(), ldb = b.shape().back();
+
+  // Empty operands: BLAS rejects leading dimensions of 0, and a sum over K = 0 terms is 0.
+  if (a.numel() == 0 || b.numel() == 0) {
+    Shape out_shape = broadcast_shapes(batch_shape(a), batch_shape(b), "matmul");
+    out_shape.push_back(M);
+    out_shape.push_back(N);
+    return Tensor::zeros(out_shape, a.dtype());
+  }
 
   // One weight for all batch entries and a not transposed: fold the batch into M, one big GEMM.
   if (b.dim() == 2 && !ta) {
@@ -85,7 +95,9 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
     const bool many_small = batches >= get_num_threads() && M * N * K < (1 << 21);
     if (many_small) {
       BlasThreadsGuard one(1);
-      parallel_for(0, batches, 1, [&](int64_t lo, int64_t hi) {
+      // tiny matrices: enough of them per thread (~32k multiply-adds) to be worth waking it
+      const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(M * N * K, 1));
+      parallel_for(0, batches, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i)
           gemm(ta, tb, M, N, K, T(1), pa + oa[i], lda, pb + ob[i], ldb, T(0), po + i * M * N, N);
       });
@@ -106,6 +118,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check(a.dtype() == b.dtype(), "matmul: dtypes differ (", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), ")");
   check(a.shape().back() == b.shape()[b.dim() - 2], "matmul: shapes ", shape_str(a.shape()), " and ",
         shape_str(b.shape()), " cannot be multiplied (", a.shape().back(), " != ", b.shape()[b.dim() - 2], ")");
+  // The batch dimensions must broadcast; checked here so that the message shows the whole shapes.
+  Shape ba = batch_shape(a), bb = batch_shape(b);
+  for (size_t i = 1; i <= ba.size() && i <= bb.size(); ++i) {
+    int64_t x = ba[ba.size() - i], y = bb[bb.size() - i];
+    check(x == y || x == 1 || y == 1, "matmul: shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
+          " cannot be multiplied: batch dimensions ", shape_str(ba), " and ", shape_str(bb), " do not broadcast");
+  }
   Tensor out = gemm_batched(a, false, b, false);
   Tensor a_saved = a.detach(), b_saved = b.detach();
   record(out, "matmul", {a, b}, [a_saved, b_saved](const Tensor& g) {

@@ -161,7 +161,9 @@ void max_kernel(const Tensor& x, int64_t d, Tensor& values, Tensor& indices) {
   const T* px = x.data<T>();
   T* pv = values.data<T>();
   int64_t* pi = indices.data<int64_t>();
-  parallel_for(0, sp.outer, 1, [&](int64_t lo, int64_t hi) {
+  // at least ~32k elements per thread: waking threads for a small max costs more than it saves
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(sp.n * sp.inner, 1));
+  parallel_for(0, sp.outer, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t o = lo; o < hi; ++o) {
       for (int64_t i = 0; i < sp.inner; ++i) {
         T best = px[o * sp.n * sp.inner + i];
