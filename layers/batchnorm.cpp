@@ -1,0 +1,52 @@
+// BatchNorm1d / BatchNorm2d layers: own gamma/beta and the running statistics; the batch_norm op
+// (core/ops/batch_norm.cpp) normalises, updates the running statistics in training mode, and
+// holds the backward.
+#include "layers/batchnorm.h"
+
+#include "core/ops.h"
+#include "layers/init.h"
+
+namespace ember {
+
+BatchNorm::BatchNorm(int64_t num_features, double eps, double momentum, bool affine)
+    : num_features(num_features), eps(eps), momentum(momentum), affine(affine) {
+  check(num_features > 0, "BatchNorm: num_features must be positive, got ", num_features);
+  check(eps > 0, "BatchNorm: eps must be positive, got ", eps);
+  check(momentum >= 0 && momentum <= 1, "BatchNorm: momentum must be in [0, 1], got ", momentum);
+  if (affine) {
+    weight = register_parameter("weight", Tensor::ones({num_features}));
+    bias = register_parameter("bias", Tensor::zeros({num_features}));
+  }
+  running_mean = register_buffer("running_mean", Tensor::zeros({num_features}));
+  running_var = register_buffer("running_var", Tensor::ones({num_features}));
+  num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::Int64));
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  check_input(x);
+  if (is_training()) {
+    int64_t per_channel = x.numel() / num_features;
+    check(per_channel > 1, name(), ": training needs more than one value per channel to compute a variance, ",
+          "got input ", shape_str(x.shape()), " (use a larger batch, or eval())");
+    num_batches_tracked.data<int64_t>()[0] += 1;
+  }
+  return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
+}
+
+std::string BatchNorm::extra_repr() const {
+  std::string s = std::to_string(num_features) + ", eps=" + repr_number(eps) + ", momentum=" + repr_number(momentum);
+  if (!affine) s += ", affine=false";
+  return s;
+}
+
+void BatchNorm1d::check_input(const Tensor& x) const {
+  check(x.dim() == 2 && x.size(1) == num_features, name(), ": expected input [N, ", num_features, "], got ",
+        shape_str(x.shape()));
+}
+
+void BatchNorm2d::check_input(const Tensor& x) const {
+  check(x.dim() == 4 && x.size(1) == num_features, name(), ": expected input [N, ", num_features, ", H, W], got ",
+        shape_str(x.shape()));
+}
+
+}  // namespace ember
