@@ -401,7 +401,10 @@ std::string safetensors_header(const NamedTensors& tensors, const Metadata& meta
           "; copy it to the cpu first");
     if (json.size() > 1) json += ",";
     json += json_string(name) + ":{\"dtype\":\"" + safetensors_dtype(t.dtype()) + "\",\"shape\":[";
-    for (int64_t d = 0; d < t.dim(); ++d) json += (d ? "," : "") + std::to_string(t.shape()[d]);
+    for (int64_t d = 0; d < t.dim(); ++d) {
+      if (d) json += ",";
+      json += std::to_string(t.shape()[d]);
+    }
     uint64_t end = offset + t.nbytes();
     json += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(end) + "]}";
     offset = end;
