@@ -3,12 +3,13 @@
 //
 //   ./run.sh demo            (or build/bin/demo)
 //
-// x: [N, 2] points, y: [N] labels 0/1  ->  hidden [N, 32] (tanh)  ->  logits [N, 2]
+// x: [N, 2] points, y: [N] labels 0/1  ->  hidden [N, 64] (tanh)  ->  logits [N, 2]
 #include <cmath>
 #include <cstdio>
 
 #include "core/ops.h"
 #include "core/random.h"
+#include "optim/adam.h"
 
 using namespace ember;
 
@@ -31,24 +32,21 @@ int main() {
   Tensor y = Tensor::from_vector(labels, {n});
 
   // Parameters, initialised U(-1/sqrt(fan_in), 1/sqrt(fan_in)) as PyTorch's Linear does.
-  const int64_t hidden = 32;
+  const int64_t hidden = 64;
   Tensor w1 = Tensor::uniform({hidden, 2}, -0.7, 0.7, &gen).requires_grad_();
   Tensor b1 = Tensor::zeros({hidden}).requires_grad_();
-  Tensor w2 = Tensor::uniform({2, hidden}, -0.18, 0.18, &gen).requires_grad_();
+  Tensor w2 = Tensor::uniform({2, hidden}, -0.125, 0.125, &gen).requires_grad_();
   Tensor b2 = Tensor::zeros({2}).requires_grad_();
   std::vector<Tensor> params = {w1, b1, w2, b2};
 
-  const double lr = 0.5;
+  AdamW optimizer(params, {.lr = 0.02, .weight_decay = 0.0});
   for (int step = 0; step <= 2000; ++step) {
-    Tensor h = tanh(linear(x, w1, b1));       // [N, 32]
+    Tensor h = tanh(linear(x, w1, b1));       // [N, 64]
     Tensor logits = linear(h, w2, b2);        // [N, 2]
     Tensor loss = cross_entropy(logits, y);   // scalar
-    for (Tensor& p : params) p.zero_grad();
-    loss.backward();
-    {
-      NoGradGuard no_grad;  // the update itself is not part of the graph
-      for (Tensor& p : params) axpy_(p, -lr, p.grad());
-    }
+    optimizer.zero_grad();  // gradients add up until cleared
+    loss.backward();        // d loss / d parameter, into each p.grad()
+    optimizer.step();       // move every parameter a little downhill
     if (step % 200 == 0) {
       Tensor correct = argmax(logits, 1);
       int64_t right = 0;
