@@ -41,17 +41,21 @@ namespace {
 
 // Adds g into t's .grad (creating it on first use). Gradients of broadcast inputs are already
 // reduced to the input's shape by the op's backward; a mismatch here is a bug in that op.
-void accumulate_grad(TensorImpl* t, const Tensor& g, const Node& from, size_t input_index) {
+void accumulate_grad(TensorImpl* t, Tensor g, const Node& from, size_t input_index) {
   check(g.shape() == t->shape, "autograd: backward of '", from.name, "' returned a gradient of shape ",
         shape_str(g.shape()), " for input ", input_index, " of shape ", shape_str(t->shape));
   check(g.dtype() == t->dtype, "autograd: backward of '", from.name, "' returned a ", dtype_name(g.dtype()),
         " gradient for ", dtype_name(t->dtype), " input ", input_index);
-  if (!t->grad) {
-    // Own the memory: g may alias a tensor the op still uses.
-    t->grad = g.clone().impl_ptr();
-  } else {
+  if (t->grad) {
     Tensor acc(t->grad);
     add_(acc, g);
+  } else if (g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1) {
+    // Nobody else holds this gradient or its memory: take it as it is, no copy.
+    t->grad = g.impl_ptr();
+  } else {
+    // It is shared (an op may return the same tensor for two inputs, or pass its own incoming
+    // gradient through): own a copy, since .grad is added into in place later.
+    t->grad = g.clone().impl_ptr();
   }
 }
 
@@ -105,7 +109,8 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     Tensor acc(root.impl()->grad);
     add_(acc, seed);
   } else {
-    root.impl()->grad = seed.clone().impl_ptr();
+    // a fresh seed (ones, or a converted copy) is ours; the caller's own tensor is copied
+    root.impl()->grad = seed.impl() == grad_output.impl() ? seed.clone().impl_ptr() : seed.impl_ptr();
   }
 
   for (const std::shared_ptr<TensorImpl>& t : order) {
@@ -119,7 +124,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     for (size_t i = 0; i < input_grads.size(); ++i) {
       TensorImpl* in = node->inputs[i].impl();
       if (!in || !in->requires_grad || !input_grads[i].defined()) continue;
-      accumulate_grad(in, input_grads[i], *node, i);
+      accumulate_grad(in, std::move(input_grads[i]), *node, i);
     }
     // Free the graph as we go: this tensor's history is no longer needed, nor its gradient
     // (unless asked for with retain_grad()).
