@@ -71,6 +71,8 @@ std::vector<std::shared_ptr<TensorImpl>> topo_order(const std::shared_ptr<Tensor
   visited.insert(root.get());
   while (!stack.empty()) {
     auto& [t, next] = stack.back();
+    check(!t->graph_freed, "backward: part of this graph was already freed by an earlier backward() "
+          "(graphs are freed as backward runs); compute the result again from the inputs");
     Node* node = t->grad_fn.get();
     if (node && next < node->inputs.size()) {
       const std::shared_ptr<TensorImpl>& in = node->inputs[next++].impl_ptr();
@@ -129,6 +131,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     // Free the graph as we go: this tensor's history is no longer needed, nor its gradient
     // (unless asked for with retain_grad()).
     t->grad_fn.reset();
+    t->graph_freed = true;
     if (!t->retain_grad) t->grad.reset();
   }
 }

@@ -229,7 +229,7 @@ Tensor& Tensor::retain_grad() {
   return *this;
 }
 
-bool Tensor::is_leaf() const { return defined() && !impl_->grad_fn; }
+bool Tensor::is_leaf() const { return defined() && !impl_->grad_fn && !impl_->graph_freed; }
 
 std::shared_ptr<Node> Tensor::grad_fn() const { return defined() ? impl_->grad_fn : nullptr; }
 

@@ -38,6 +38,7 @@ struct TensorImpl {
   bool retain_grad = false;             // keep .grad on a non-leaf after backward()
   std::shared_ptr<TensorImpl> grad;     // dLoss/dThis, same shape as this tensor
   std::shared_ptr<Node> grad_fn;        // the op that produced this tensor (null for leaves)
+  bool graph_freed = false;             // backward() has run through here and freed grad_fn
 };
 
 int64_t shape_numel(const Shape& shape);

@@ -335,3 +335,22 @@ TEST(Autograd, SetGradAndUndefinedTensors) {
   EXPECT_EQ(u.grad_fn(), nullptr);
   EXPECT_TRUE(throws_with([&] { u.requires_grad_(); }, "requires_grad_: tensor is undefined"));
 }
+
+TEST(AutogradLead, BackwardTwiceIsAnError) {
+  Tensor x = Tensor::ones({3}).requires_grad_();
+  Tensor y = (x * 2.0).sum();
+  y.backward();
+  try {
+    y.backward();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already freed by an earlier backward()"), std::string::npos) << e.what();
+  }
+  // a result whose graph is gone is not a leaf, and using it in a new graph fails loudly too
+  Tensor h = x * 3.0;
+  Tensor a = h.sum();
+  a.backward();
+  EXPECT_FALSE(h.is_leaf());
+  Tensor b = (h * 2.0).sum();
+  EXPECT_THROW(b.backward(), Error);
+}

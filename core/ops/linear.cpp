@@ -17,6 +17,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check(weight.dim() == 2, "linear: weight must be [out, in], got ", shape_str(weight.shape()));
   check(x.dim() >= 1, "linear: input must have at least one dimension");
   const int64_t in = weight.shape()[1], out_features = weight.shape()[0];
+  check(in > 0, "linear: weight ", shape_str(weight.shape()), " has no input features");
   check(x.shape().back() == in, "linear: input has ", x.shape().back(), " features, layer expects ", in,
         " (input shape ", shape_str(x.shape()), ", weight shape ", shape_str(weight.shape()), ")");
   check(x.dtype() == weight.dtype(), "linear: input is ", dtype_name(x.dtype()), ", weight is ",

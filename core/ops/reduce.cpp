@@ -85,9 +85,14 @@ template <typename T>
 Tensor sum_all_kernel(const Tensor& x) {
   const T* p = x.data<T>();
   double total = parallel_sum<double>(0, x.numel(), 1 << 14, [&](int64_t lo, int64_t hi) {
-    double acc = 0;
-    for (int64_t i = lo; i < hi; ++i) acc += p[i];
-    return acc;
+    // eight running sums: independent adds the CPU can overlap (and vectorise); one running sum
+    // would wait for each add to finish before starting the next
+    double acc[8] = {};
+    int64_t i = lo;
+    for (; i + 8 <= hi; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
+    for (; i < hi; ++i) acc[0] += p[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
   });
   return Tensor::scalar(total, x.dtype());
 }
