@@ -21,9 +21,10 @@
 //   eval:      dx = weight_c rstd_c g          (the running statistics are constants)
 //
 // Memory layout: element (n, c, s) of x viewed as [N, C, S] (S = H*W, or 1) is at (n C + c) S + s,
-// so channel c is N blocks of S contiguous numbers. Forward and backward are each one fused pass
-// per channel (its numbers stay in the cache between the sums and the write), and each thread
-// takes whole channels: no thread shares a sum, so results do not depend on the thread count.
+// so channel c is N blocks of S contiguous numbers. Forward and backward are each fused: one
+// loop over the channels does the sums and the write of a channel together, while its numbers are
+// still in the cache. Each thread takes whole channels: no two threads share a sum, so the results
+// do not depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <vector>

@@ -77,8 +77,8 @@ void im2col(const T* x, const ConvGeometry& g, int64_t oh_begin, int64_t oh_end,
           std::fill(out, out + w_ok.begin, T(0));     // left padding
           if (stride == 1) {
             // the interior is one contiguous piece of the input row
-            const int64_t n = w_ok.end - w_ok.begin;
-            if (n > 0) std::copy(in_row + w_ok.begin + shift_w, in_row + w_ok.end + shift_w, out + w_ok.begin);
+            if (w_ok.end > w_ok.begin)
+              std::copy(in_row + w_ok.begin + shift_w, in_row + w_ok.end + shift_w, out + w_ok.begin);
           } else {
             for (int64_t ow = w_ok.begin; ow < w_ok.end; ++ow) out[ow] = in_row[ow * stride + shift_w];
           }
