@@ -48,7 +48,8 @@ configure_and_build() {
   shift 2
   if [ ! -f "$dir/CMakeCache.txt" ]; then
     echo "== configuring $dir"
-    cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }
+    mkdir -p "$dir"
+    cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; exit 1; }
   fi
   echo "== building $target in $dir"
   cmake --build "$dir" -j"$(build_jobs)" --target "$target" 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)' || true
