@@ -1,0 +1,84 @@
+// Every setting of the MNIST lesson. The defaults are the run a class starts with `./run.sh`: the
+// CNN on the real digits, trained for a few minutes on two cores; the figures they reach are in
+// lessons/mnist/README.md. configs/*.conf hold other recipes (e.g. the best one for Fashion-MNIST).
+#include <string>
+
+#include "datasets/mnist.h"
+#include "lessons/mnist/lesson.h"
+
+namespace ember::mnist {
+
+void add_settings(Config& cfg) {
+  // what to train on, and what
+  cfg.add_string("model", "cnn", "cnn (conv32-pool-conv64-pool-fc128-fc10) or mlp (784-256-128-10)");
+  cfg.add_string("dataset", "mnist", "mnist (handwritten digits) or fashion (Fashion-MNIST, photos of clothes)");
+  cfg.add_string("data_dir", kMnistDir, "folder with the MNIST IDX files (scripts/get_mnist.sh fills it)");
+  cfg.add_string("fashion_dir", kFashionMnistDir, "folder with the Fashion-MNIST IDX files");
+  cfg.add_float("val_fraction", 0.1, "the last part of the training files held out for validation");
+  cfg.add_bool("batchnorm", false, "batch normalisation after every conv/hidden linear layer");
+  cfg.add_float("dropout", 0.25, "dropout probability before the last layer (0: none)");
+
+  // how to train
+  cfg.add_int("epochs", 12, "passes over the training images");
+  cfg.add_int("batch_size", 64, "images per optimizer step");
+  cfg.add_string("optimizer", "adamw", "adamw or sgd (with momentum)");
+  cfg.add_float("lr", 1e-3, "learning rate (the peak, with a schedule)");
+  cfg.add_float("momentum", 0.9, "momentum of sgd (Nesterov)");
+  cfg.add_float("weight_decay", 0.01, "weight decay of conv/linear weights (not biases or norms)");
+  cfg.add_string("schedule", "cosine", "learning rate over the run: constant, or cosine (warmup, then down to min_lr)");
+  cfg.add_int("warmup_steps", 100, "cosine: steps of linear warmup from 0 to lr");
+  cfg.add_float("min_lr", 1e-5, "cosine: the learning rate at the end of the run");
+  cfg.add_bool("augment", true, "random shifts and small rotations of the training images");
+  cfg.add_int("max_shift", 2, "augment: largest shift in pixels, in each direction");
+  cfg.add_float("rotation", 10.0, "augment: largest rotation in degrees, either way (0: none)");
+  cfg.add_bool("hflip", false, "augment: mirror left-right half the time (fashion only: a mirrored 2 is no 2)");
+  cfg.add_int("seed", 0, "seed of the initial weights, the shuffling, the augmentation and dropout");
+
+  // the machine and the outputs
+  cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
+  cfg.add_string("out_dir", "runs/mnist", "where history.csv, curves.png, metrics.json and the checkpoint go");
+  cfg.add_int("print_every", 50, "a progress line every this many steps");
+  cfg.add_int("eval_batch_size", 500, "images per forward pass when evaluating");
+  cfg.add_int("show_misclassified", 36, "misclassified test images saved in misclassified.png");
+  cfg.add_string("eval", "", "a checkpoint to evaluate on the test set instead of training");
+}
+
+namespace {
+
+void check_choice(const Config& cfg, const std::string& key, const std::vector<std::string>& choices) {
+  const std::string& value = cfg.get_string(key);
+  std::string listed;
+  for (const std::string& choice : choices) {
+    if (value == choice) return;
+    listed += (listed.empty() ? "" : ", ") + choice;
+  }
+  fail("mnist: --", key, "='", value, "' is not one of: ", listed);
+}
+
+void check_at_least(const Config& cfg, const std::string& key, int64_t low) {
+  check(cfg.get_int(key) >= low, "mnist: --", key, " must be at least ", low, ", got ", cfg.get_int(key));
+}
+
+}  // namespace
+
+void check_settings(const Config& cfg) {
+  check_choice(cfg, "model", {"cnn", "mlp"});
+  check_choice(cfg, "dataset", {"mnist", "fashion"});
+  check_choice(cfg, "optimizer", {"adamw", "sgd"});
+  check_choice(cfg, "schedule", {"constant", "cosine"});
+  check_at_least(cfg, "epochs", 1);
+  check_at_least(cfg, "batch_size", 1);
+  check_at_least(cfg, "print_every", 1);
+  check_at_least(cfg, "eval_batch_size", 1);
+  check_at_least(cfg, "warmup_steps", 0);
+  check_at_least(cfg, "max_shift", 0);
+  check_at_least(cfg, "show_misclassified", 0);
+  const double val_fraction = cfg.get_float("val_fraction");
+  check(val_fraction > 0.0 && val_fraction < 1.0, "mnist: --val_fraction must be between 0 and 1, got ",
+        val_fraction);
+  check(cfg.get_float("lr") > 0.0, "mnist: --lr must be positive, got ", cfg.get_float("lr"));
+  const double dropout = cfg.get_float("dropout");
+  check(dropout >= 0.0 && dropout < 1.0, "mnist: --dropout must be in [0, 1), got ", dropout);
+}
+
+}  // namespace ember::mnist

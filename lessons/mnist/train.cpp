@@ -1,0 +1,87 @@
+// The training loop and evaluation: the part of the lesson every later lesson repeats.
+//
+//   for each batch (images [B, 1, 28, 28], labels [B]):
+//     logits = model(images)                 [B, 10]   one score per class
+//     loss   = cross_entropy(logits, labels)           -log softmax(logits)[label], mean over B
+//     zero_grad; loss.backward()                       d loss / d every weight
+//     optimizer.step()                                 move every weight a little downhill
+#include <chrono>
+
+#include "core/ops.h"
+#include "lessons/mnist/lesson.h"
+
+namespace ember::mnist {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The predicted class of each row of logits [B, K]: the one with the highest score.
+std::vector<int64_t> predicted_classes(const Tensor& logits) {
+  return argmax(logits.detach(), 1).to_vector<int64_t>();
+}
+
+int64_t count_correct(const std::vector<int64_t>& predictions, const Tensor& labels) {
+  const int64_t* truth = labels.data<int64_t>();
+  int64_t correct = 0;
+  for (size_t i = 0; i < predictions.size(); ++i) correct += predictions[i] == truth[i];
+  return correct;
+}
+
+}  // namespace
+
+EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
+                            const std::function<double(int64_t)>& schedule, int64_t& step,
+                            Progress& progress) {
+  model.train();  // dropout drops, batch norm uses (and updates) the batch statistics
+  EpochResult result;
+  double loss_sum = 0.0;  // summed over images, so a smaller last batch counts by its size
+  int64_t correct = 0;
+  const Clock::time_point start = Clock::now();
+  Batch batch;
+  while (loader.next(batch)) {
+    optimizer.set_lr(schedule(step));
+    Tensor logits = model(batch.images);  // [B, 10]
+    Tensor loss = cross_entropy(logits, batch.labels);
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    ++step;
+
+    const int64_t images = batch.labels.numel();
+    loss_sum += loss.item() * static_cast<double>(images);
+    correct += count_correct(predicted_classes(logits), batch.labels);
+    result.images += images;
+    const double seen = static_cast<double>(result.images);
+    progress.step(images, {{"loss", loss_sum / seen}, {"acc", correct / seen}, {"lr", optimizer.lr()}});
+  }
+  result.step_seconds = seconds_since(start);
+  result.loss = loss_sum / static_cast<double>(result.images);
+  result.accuracy = static_cast<double>(correct) / static_cast<double>(result.images);
+  return result;
+}
+
+Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size) {
+  model.eval();         // no dropout; batch norm uses its running statistics
+  NoGradGuard no_grad;  // nothing will be differentiated: record no graph
+  Evaluation result;
+  const int64_t n = images.size(0);
+  double loss_sum = 0.0;
+  for (int64_t begin = 0; begin < n; begin += batch_size) {
+    const int64_t end = std::min(begin + batch_size, n);
+    Tensor logits = model(images.slice(0, begin, end));
+    Tensor batch_labels = labels.slice(0, begin, end);
+    loss_sum += cross_entropy(logits, batch_labels, Reduction::Sum).item();
+    std::vector<int64_t> predictions = predicted_classes(logits);
+    result.predictions.insert(result.predictions.end(), predictions.begin(), predictions.end());
+  }
+  result.loss = loss_sum / static_cast<double>(n);
+  result.accuracy = static_cast<double>(count_correct(result.predictions, labels)) / static_cast<double>(n);
+  return result;
+}
+
+}  // namespace ember::mnist
