@@ -3,6 +3,8 @@
 // retain_grad, and the errors a student meets first.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <memory>
 #include <string>
@@ -17,23 +19,6 @@
 using namespace ember;
 
 namespace {
-
-template <typename F>
-testing::AssertionResult throws_with(F&& f, const std::string& text) {
-  try {
-    f();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.find(text) != std::string::npos) return testing::AssertionSuccess();
-    return testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << text << "\"";
-  }
-  return testing::AssertionFailure() << "no ember::Error thrown (expected one containing \"" << text << "\")";
-}
-
-Tensor randn64(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::randn(shape, &gen, DType::Float64);
-}
 
 Tensor vec(std::vector<double> v) {
   int64_t n = static_cast<int64_t>(v.size());

@@ -3,6 +3,8 @@
 // that is right, or wrong on purpose in one known element, and gradcheck must tell which.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <functional>
 #include <string>
@@ -16,23 +18,6 @@
 using namespace ember;
 
 namespace {
-
-template <typename F>
-testing::AssertionResult throws_with(F&& f, const std::string& text) {
-  try {
-    f();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.find(text) != std::string::npos) return testing::AssertionSuccess();
-    return testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << text << "\"";
-  }
-  return testing::AssertionFailure() << "no ember::Error thrown (expected one containing \"" << text << "\")";
-}
-
-Tensor randn64(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::randn(shape, &gen, DType::Float64);
-}
 
 // dx given the incoming gradient g and the saved input x
 using SquareBackward = std::function<Tensor(const Tensor& g, const Tensor& x)>;

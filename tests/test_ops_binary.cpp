@@ -6,6 +6,8 @@
 // stride tricks are not used, so a mistake in them shows up as a mismatch.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <functional>
 #include <string>
@@ -20,31 +22,6 @@
 using namespace ember;
 
 namespace {
-
-// Passes when f throws ember::Error whose message contains `text`.
-template <typename F>
-testing::AssertionResult throws_with(F&& f, const std::string& text) {
-  try {
-    f();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.find(text) != std::string::npos) return testing::AssertionSuccess();
-    return testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << text << "\"";
-  }
-  return testing::AssertionFailure() << "no ember::Error thrown (expected one containing \"" << text << "\")";
-}
-
-// Sets the engine's thread count for a scope.
-struct ThreadsGuard {
-  int prev = get_num_threads();
-  explicit ThreadsGuard(int n) { set_num_threads(n); }
-  ~ThreadsGuard() { set_num_threads(prev); }
-};
-
-Tensor randn64(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::randn(shape, &gen, DType::Float64);
-}
 
 // Values whose magnitude is in [0.5, 2): safe denominators for div.
 Tensor away_from_zero(const Shape& shape, uint64_t seed) {

@@ -5,6 +5,8 @@
 // the engine's folding of batches into one GEMM or its transposed-operand flags.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <string>
 #include <vector>
 
@@ -17,29 +19,6 @@
 using namespace ember;
 
 namespace {
-
-template <typename F>
-testing::AssertionResult throws_with(F&& f, const std::string& text) {
-  try {
-    f();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.find(text) != std::string::npos) return testing::AssertionSuccess();
-    return testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << text << "\"";
-  }
-  return testing::AssertionFailure() << "no ember::Error thrown (expected one containing \"" << text << "\")";
-}
-
-struct ThreadsGuard {
-  int prev = get_num_threads();
-  explicit ThreadsGuard(int n) { set_num_threads(n); }
-  ~ThreadsGuard() { set_num_threads(prev); }
-};
-
-Tensor randn64(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor::randn(shape, &gen, DType::Float64);
-}
 
 // The batch shape (all but the last two dimensions).
 Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }

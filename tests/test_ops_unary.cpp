@@ -5,6 +5,8 @@
 // clamp at its bounds), where finite differences are not meaningful.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <functional>
 #include <string>
@@ -19,24 +21,6 @@
 using namespace ember;
 
 namespace {
-
-template <typename F>
-testing::AssertionResult throws_with(F&& f, const std::string& text) {
-  try {
-    f();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.find(text) != std::string::npos) return testing::AssertionSuccess();
-    return testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << text << "\"";
-  }
-  return testing::AssertionFailure() << "no ember::Error thrown (expected one containing \"" << text << "\")";
-}
-
-struct ThreadsGuard {
-  int prev = get_num_threads();
-  explicit ThreadsGuard(int n) { set_num_threads(n); }
-  ~ThreadsGuard() { set_num_threads(prev); }
-};
 
 // Uniform values in [lo, hi), float64.
 Tensor uniform64(const Shape& shape, double lo, double hi, uint64_t seed) {
