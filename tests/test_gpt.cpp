@@ -17,6 +17,7 @@
 #include "layers/gradcheck_module.h"
 #include "lessons/chargpt/chargpt.h"
 #include "lessons/common/config.h"
+#include "test_util.h"
 
 #ifndef EMBER_SOURCE_DIR
 #define EMBER_SOURCE_DIR "."
@@ -57,14 +58,7 @@ std::string error_of(F f) {
 // Tiny tensors: one thread is faster than starting a team for each op (and the same bits).
 class GPTTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    saved_threads_ = get_num_threads();
-    set_num_threads(1);
-  }
-  void TearDown() override { set_num_threads(saved_threads_); }
-
- private:
-  int saved_threads_ = 0;
+  ThreadsGuard one_thread_{1};
 };
 
 // ---- gradients -----------------------------------------------------------------------------------
