@@ -2,6 +2,8 @@
 // Every op: a gradient check in float64, known values computed independently, and its errors.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <functional>
 #include <numbers>
@@ -23,16 +25,6 @@ Tensor away_from_zero(const Shape& shape, uint64_t seed, double gap = 0.05) {
   for (int64_t i = 0; i < t.numel(); ++i)
     if (std::abs(p[i]) < gap) p[i] = p[i] < 0 ? -gap : gap;
   return t;
-}
-
-// The message of the Error that f throws ("" if it throws nothing).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // Runs fn on float64 values [-4, 4] in steps, and compares with a scalar reference.

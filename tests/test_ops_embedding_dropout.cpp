@@ -1,6 +1,8 @@
 // embedding, dropout, masked_fill, causal_mask.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -13,15 +15,6 @@
 using namespace ember;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 #define EXPECT_ERROR(call, text)                                                                   \
   do {                                                                                             \

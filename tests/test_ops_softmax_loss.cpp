@@ -2,6 +2,8 @@
 // Known values come from hand computations or naive loops written here, independent of the ops.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -16,15 +18,6 @@
 using namespace ember;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 #define EXPECT_ERROR(call, text)                                                                   \
   do {                                                                                             \

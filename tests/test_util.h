@@ -2,6 +2,7 @@
 // Small helpers shared by the op tests.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "core/error.h"
@@ -23,6 +24,17 @@ testing::AssertionResult throws_with(F&& f, const std::string& text) {
     return testing::AssertionFailure() << "message \"" << msg << "\" does not contain \"" << text << "\"";
   }
   return testing::AssertionFailure() << "no ember::Error thrown (expected one containing \"" << text << "\")";
+}
+
+// The message of the ember::Error that f throws, or "" when it throws none:
+//   EXPECT_NE(error_of([&] { conv2d(x, w); }).find("conv2d: input has 3 channels"), std::string::npos);
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 // Sets the engine's thread count for a scope.
