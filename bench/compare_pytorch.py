@@ -400,6 +400,10 @@ def busy_warning() -> str:
 def blas_kind(path: str) -> str:
     p = path.lower()
     if "openblas" in p:
+        # Debian's folders say how OpenBLAS runs its threads: in OpenMP's pool or in its own
+        for build in ("openmp", "pthread", "serial"):
+            if "openblas-" + build in p:
+                return "OpenBLAS, %s build" % build
         return "OpenBLAS"
     if "mkl" in p:
         return "MKL"

@@ -275,6 +275,16 @@ def lr_at(it, cfg):
     return cfg["min_lr"] + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (cfg["learning_rate"] - cfg["min_lr"])
 
 
+def loaded_blas():
+    """The BLAS library this process loaded (Debian's PyTorch calls libblas.so.3, whichever the
+    system's alternative points to; LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp
+    makes it OpenBLAS's OpenMP build, as ember uses)."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.split()[-1]}
+    libs = sorted(p for p in paths if "libblas" in p or "libopenblas" in p)
+    return ", ".join(libs) if libs else "none found"
+
+
 def main(cfg):
     torch.set_num_threads(cfg["threads"])
     torch.manual_seed(cfg["seed"])
@@ -306,7 +316,8 @@ def main(cfg):
     tokens_per_iter = B * T * accumulation
     print(f"torch {torch.__version__}: {n_params:,} parameters, {len(chars)} characters, {n_train:,} train / "
           f"{len(tokens) - n_train:,} val tokens from {source}; {torch.get_num_threads()} threads; "
-          f"attention: {'F.scaled_dot_product_attention' if model.transformer.h[0].attn.flash else 'explicit softmax'}")
+          f"attention: {'F.scaled_dot_product_attention' if model.transformer.h[0].attn.flash else 'explicit softmax'}; "
+          f"BLAS: {loaded_blas()}")
 
     @torch.no_grad()
     def estimate_loss():

@@ -8,7 +8,7 @@
 # Both are idempotent: a second run installs nothing and rebuilds nothing that is up to date.
 
 # What the engine needs to build and test. The data packages are added by the lesson that needs them.
-EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-dev libstb-dev libgtest-dev libbenchmark-dev zlib1g-dev)
+EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev zlib1g-dev)
 
 missing_packages() {
   local pkg
@@ -52,7 +52,14 @@ configure_and_build() {
     cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; exit 1; }
   fi
   echo "== building $target in $dir"
-  cmake --build "$dir" -j"$(build_jobs)" --target "$target" 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)' || true
-  # grep hides the progress lines; the build's own status decides success
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed" >&2; exit 1; }
+  # grep hides the progress lines; the build's own status (PIPESTATUS[0], not grep's) decides success.
+  # (The subshell keeps that true whatever errexit/pipefail the caller has set.)
+  if ! (
+    set +e +o pipefail
+    cmake --build "$dir" -j"$(build_jobs)" --target "$target" 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)'
+    exit "${PIPESTATUS[0]}"
+  ); then
+    echo "build failed in $dir (target $target): see the errors above" >&2
+    exit 1
+  fi
 }
