@@ -6,10 +6,12 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numbers>
 
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "core/ops/fast_erfc.h"
 #include "core/random.h"
 
 using namespace ember;
@@ -121,6 +123,44 @@ TEST(Gelu, GradcheckBothForms) {
     auto f = [approximate](const std::vector<Tensor>& in) { return gelu(in[0], approximate); };
     GradcheckResult r = gradcheck(f, {x});
     ASSERT_TRUE(r.ok) << (approximate ? "tanh form: " : "exact: ") << r.message;
+  }
+}
+
+// fast_erfc: the vectorisable erfc behind the float32 exact GELU (core/ops/fast_erfc.h)
+TEST(FastErfc, MatchesStdErfcOnAFineGrid) {
+  double worst_abs = 0, worst_rel_4 = 0, worst_rel_9 = 0;
+  for (int i = -100000; i <= 100000; ++i) {
+    const float x = static_cast<float>(i * 1e-4);  // [-10, 10]
+    const double exact = std::erfc(static_cast<double>(x));
+    const double err = std::abs(static_cast<double>(fast_erfc(x)) - exact);
+    worst_abs = std::max(worst_abs, err);
+    if (std::abs(x) <= 4) worst_rel_4 = std::max(worst_rel_4, err / exact);
+    if (std::abs(x) <= 9.1f) worst_rel_9 = std::max(worst_rel_9, err / exact);
+  }
+  EXPECT_LT(worst_abs, 5e-7);
+  EXPECT_LT(worst_rel_4, 2e-6);
+  EXPECT_LT(worst_rel_9, 1e-5);
+  EXPECT_EQ(fast_erfc(std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_EQ(fast_erfc(-std::numeric_limits<float>::infinity()), 2.0f);
+  EXPECT_TRUE(std::isnan(fast_erfc(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_EQ(fast_erfc(0.5), std::erfc(0.5));  // float64 is std::erfc itself
+}
+
+TEST(Gelu, Float32ForwardAndBackwardMatchFloat64) {
+  // float32 runs fast_erfc / fast_exp, float64 std::erfc / std::exp: the same function
+  Generator gen(8);
+  Tensor x64 = Tensor::uniform({4096}, -8, 8, &gen, DType::Float64);
+  Tensor x32 = x64.to(DType::Float32);
+  x64.requires_grad_();
+  x32.requires_grad_();
+  Tensor y64 = gelu(x64), y32 = gelu(x32);
+  (y64 * y64).sum().backward();  // a gradient that differs per element: 2 y
+  (y32 * y32).sum().backward();
+  std::vector<double> a = y64.to_vector<double>(), b = y32.to_vector<double>();
+  std::vector<double> ga = x64.grad().to_vector<double>(), gb = x32.grad().to_vector<double>();
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_NEAR(b[i], a[i], 2e-6 * (1 + std::abs(a[i]))) << "forward at x = " << x64.to_vector<double>()[i];
+    ASSERT_NEAR(gb[i], ga[i], 1e-5 * (1 + std::abs(ga[i]))) << "backward at x = " << x64.to_vector<double>()[i];
   }
 }
 

@@ -9,6 +9,8 @@
 //                    Phi(x) = (1 + erf(x / sqrt 2)) / 2   (the standard normal CDF), computed as
 //                           erfc(-x / sqrt 2) / 2, which keeps its precision for x << 0
 //                    phi(x) = exp(-x^2 / 2) / sqrt(2 pi)  (its density)
+//                    In float32 erfc and exp are fast_erfc / fast_exp (core/ops/fast_erfc.h), which
+//                    vectorise; in float64 they are std::erfc / std::exp.
 //   gelu, tanh form: y = x (1 + tanh u) / 2,  u = s (x + c x^3),  s = sqrt(2 / pi), c = 0.044715
 //                    dy/dx = (1 + tanh u) / 2 + x (1 - tanh^2 u) s (1 + 3 c x^2) / 2
 //
@@ -19,6 +21,8 @@
 #include <numbers>
 
 #include "core/ops.h"
+#include "core/ops/fast_erfc.h"
+#include "core/ops/fast_exp.h"
 #include "core/ops/map.h"
 
 namespace ember {
@@ -118,7 +122,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
   } else {
     y = map(x, "gelu", [](auto v) {
       using T = decltype(v);
-      return T(0.5) * v * std::erfc(-v * T(inv_sqrt2));
+      return T(0.5) * v * fast_erfc(-v * T(inv_sqrt2));
     });
   }
   Tensor x_saved = x.detach();
@@ -134,8 +138,8 @@ Tensor gelu(const Tensor& x, bool approximate) {
     } else {
       dx = backward_map(g, x_saved, "gelu", [](auto gi, auto xi) {
         using T = decltype(gi);
-        T cdf = T(0.5) * std::erfc(-xi * T(inv_sqrt2));
-        T pdf = T(inv_sqrt_2pi) * std::exp(T(-0.5) * xi * xi);
+        T cdf = T(0.5) * fast_erfc(-xi * T(inv_sqrt2));
+        T pdf = T(inv_sqrt_2pi) * fast_exp(T(-0.5) * xi * xi);
         return gi * (cdf + xi * pdf);
       });
     }
