@@ -99,6 +99,7 @@ TEST(Dropout, SameSeedSameMask) {
   std::vector<float> a = dropout(x, 0.5, true, &g1).to_vector<float>();
   EXPECT_EQ(dropout(x, 0.5, true, &g2).to_vector<float>(), a);
   EXPECT_NE(dropout(x, 0.5, true, &g3).to_vector<float>(), a);
+  EXPECT_NE(dropout(x, 0.5, true, &g1).to_vector<float>(), a);  // each call draws a new seed
   // the default generator follows manual_seed
   manual_seed(11);
   std::vector<float> d = dropout(x, 0.3, true).to_vector<float>();

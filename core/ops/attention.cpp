@@ -34,6 +34,7 @@
 
 #include "core/blas.h"
 #include "core/ops.h"
+#include "core/ops/dropout_mask.h"
 #include "core/ops/fast_exp.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -48,26 +49,8 @@ constexpr const char* kOp = "scaled_dot_product_attention";
 // matter, large enough for efficient GEMMs (measured here: 32 beats 64, 128 and 256 rows).
 constexpr int64_t kRowBlock = 32;
 
-// The dropout mask of one head as a pure function of the element's index i*T + j: element
-// `index` is kept when the index-th number of a splitmix64 stream started at `seed`, read as a
-// uniform u in [0, 1), is >= p. No state is carried from element to element, so any thread can
-// compute any part of the mask in any order, and backward recomputes the forward's mask exactly.
-struct DropoutMask {
-  uint64_t seed = 0;
-  uint64_t threshold = 0;  // keep when the top 53 bits of the hash >= p * 2^53 (i.e. u >= p)
-
-  DropoutMask(uint64_t seed_, double p)
-      : seed(seed_), threshold(static_cast<uint64_t>(std::ceil(std::ldexp(p, 53)))) {}
-
-  bool keep(uint64_t index) const {
-    // splitmix64: the state after index+1 steps, then its output mix
-    uint64_t z = seed + (index + 1) * 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return (z >> 11) >= threshold;
-  }
-};
+// The dropout mask of one head is a DropoutMask (core/ops/dropout_mask.h) of the element's index
+// i*T + j, with that head's seed.
 
 // The sizes and options shared by all heads of one call.
 struct AttentionConfig {

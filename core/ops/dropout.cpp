@@ -1,17 +1,18 @@
 // Dropout: in training, zero each element with probability p and scale the survivors by 1/(1-p).
 //
-//   x: any shape, y the same.   y = x * mask,  mask_i = 0 with probability p, else 1 / (1 - p)
-//   backward: dx = g * mask (the same mask)
+//   x: any shape, y the same.   y_i = x_i * m_i,  m_i = 0 with probability p, else 1 / (1 - p)
+//   backward: dx_i = g_i * m_i (the same mask)
 //
-// Why scale ("inverted dropout"): E[mask_i] = (1 - p) / (1 - p) = 1, so the expected value of each
+// Why scale ("inverted dropout"): E[m_i] = (1 - p) / (1 - p) = 1, so the expected value of each
 // element is unchanged and evaluation needs no correction: there dropout is the identity.
 // Special cases: !training or p == 0 returns x itself; p == 1 drops everything (y = 0, dx = 0).
 //
-// The mask is drawn from the generator one element after the other, on one thread: the same seed
-// gives the same mask for any thread count. (Drawing is cheap next to the rest of a training step.)
-// The mask is stored in x's dtype with the scale already applied, so forward and backward are
-// each a single multiply.
+// The mask is a DropoutMask (core/ops/dropout_mask.h): element i is kept or dropped by a hash of
+// (seed, i), with one seed drawn from the generator per call. So the elements are independent:
+// threads split them, the mask is the same for any thread count, and backward recomputes it from
+// the seed instead of keeping a mask tensor as large as x alive until backward.
 #include "core/ops.h"
+#include "core/ops/dropout_mask.h"
 #include "core/parallel.h"
 #include "core/random.h"
 
@@ -19,14 +20,15 @@ namespace ember {
 
 namespace {
 
-// out[i] = a[i] * b[i], same shapes, no autograd.
+// out_i = in_i * m_i, with m_i = 0 or scale as the mask says. No autograd.
 template <typename T>
-void multiply(const Tensor& a, const Tensor& b, Tensor& out) {
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
+void apply_mask(const Tensor& in, const DropoutMask& mask, T scale, Tensor& out) {
+  const T* pi = in.data<T>();
   T* po = out.data<T>();
-  parallel_for(0, out.numel(), 1 << 15, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) po[i] = pa[i] * pb[i];
+  // the lambda's own copy of the mask: otherwise the compiler must reload its seed after every
+  // store to po (they might alias) and cannot vectorise the loop
+  parallel_for(0, out.numel(), 1 << 15, [pi, po, mask, scale](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) po[i] = mask.keep(static_cast<uint64_t>(i)) ? pi[i] * scale : T(0);
   });
 }
 
@@ -46,19 +48,20 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   }
 
   Generator& rng = gen ? *gen : default_generator();
-  Tensor mask = Tensor::empty(x.shape(), x.dtype());
+  const DropoutMask mask(rng.next_u64(), p);
+  const double scale = 1.0 / (1.0 - p);
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "dropout", [&](auto tag) {
     using T = decltype(tag);
-    const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
-    T* pm = mask.data<T>();
-    for (int64_t i = 0; i < mask.numel(); ++i) pm[i] = rng.uniform() < p ? T(0) : keep_scale;  // sequential
-    multiply<T>(x, mask, y);
+    apply_mask<T>(x, mask, static_cast<T>(scale), y);
   });
 
-  record(y, "dropout", {x}, [mask](const Tensor& g) {
+  record(y, "dropout", {x}, [mask, scale](const Tensor& g) {
     Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    dispatch_float(g.dtype(), "dropout", [&](auto tag) { multiply<decltype(tag)>(g, mask, dx); });
+    dispatch_float(g.dtype(), "dropout", [&](auto tag) {
+      using T = decltype(tag);
+      apply_mask<T>(g, mask, static_cast<T>(scale), dx);
+    });
     return std::vector<Tensor>{dx};
   });
   return y;
