@@ -8,6 +8,8 @@
 //      then read each tensor's bytes straight into its storage.
 #include "core/safetensors.h"
 
+#include "core/json_escape.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -300,32 +302,6 @@ class HeaderParser {
   }
 };
 
-// A string as a JSON literal with quotes. Non-ASCII UTF-8 passes through unchanged.
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // ---- 2. writing -----------------------------------------------------------------------------------
 
 std::string system_error_text(int err) { return std::strerror(err); }
@@ -379,12 +355,12 @@ std::string safetensors_header(const NamedTensors& tensors, const Metadata& meta
   std::unordered_map<std::string, size_t> seen;
   std::string json = "{";
   if (!metadata.empty()) {
-    json += json_string(kMetadataKey) + ":{";
+    json += json_escape(kMetadataKey) + ":{";
     bool first = true;
     for (const auto& [key, value] : metadata) {
       if (!first) json += ",";
       first = false;
-      json += json_string(key) + ":" + json_string(value);
+      json += json_escape(key) + ":" + json_escape(value);
     }
     json += "}";
   }
@@ -400,7 +376,7 @@ std::string safetensors_header(const NamedTensors& tensors, const Metadata& meta
     check(t.device() == Device::CPU, "save_safetensors: tensor \"", name, "\" is on ", device_name(t.device()),
           "; copy it to the cpu first");
     if (json.size() > 1) json += ",";
-    json += json_string(name) + ":{\"dtype\":\"" + safetensors_dtype(t.dtype()) + "\",\"shape\":[";
+    json += json_escape(name) + ":{\"dtype\":\"" + safetensors_dtype(t.dtype()) + "\",\"shape\":[";
     for (int64_t d = 0; d < t.dim(); ++d) {
       if (d) json += ",";
       json += std::to_string(t.shape()[d]);

@@ -101,7 +101,10 @@ void save_checkpoint(const std::string& path, const NamedTensors& model_state, c
   metadata["format"] = kFormat;
   metadata["step"] = std::to_string(step);
   std::string rng;
-  for (uint64_t word : rng_state) rng += (rng.empty() ? "" : " ") + std::to_string(word);
+  for (uint64_t word : rng_state) {
+    if (!rng.empty()) rng += ' ';
+    rng += std::to_string(word);
+  }
   metadata["rng_state"] = rng;
 
   NamedTensors tensors;

@@ -153,7 +153,7 @@ void check_files(const std::string& out_dir, const std::string& out) {
   const std::string metrics = read_text(out_dir + "/metrics.json");
   for (const char* key : {"dataset", "model", "epochs", "test_accuracy", "train_images_per_second", "train_seconds",
                           "params", "confusion_matrix"})
-    EXPECT_TRUE(contains(metrics, "\"" + std::string(key) + "\":")) << key << " missing in " << metrics;
+    EXPECT_TRUE(contains(metrics, std::string("\"").append(key).append("\":"))) << key << " missing in " << metrics;
   EXPECT_TRUE(contains(metrics, "\"dataset\": \"mnist\"")) << metrics;
   EXPECT_TRUE(contains(metrics, "\"model\": \"cnn\"")) << metrics;
   EXPECT_EQ(json_number(metrics, "epochs"), 2);

@@ -330,7 +330,7 @@ TrainResult train(const Config& settings, std::ostream& log) {
       << "  n_layer " << cfg.get_int("n_layer") << ", n_head " << cfg.get_int("n_head") << ", n_embd "
       << cfg.get_int("n_embd") << ", block_size " << block_size << ", batch " << batch_size << " x "
       << accumulation << " (" << with_commas(static_cast<double>(tokens_per_iter)) << " tokens per iteration), "
-      << get_num_threads() << (get_num_threads() == 1 ? " thread\n" : " threads\n");
+      << get_num_threads() << (get_num_threads() == 1 ? " thread" : " threads") << std::endl;  // endl: show it now
 
   // history.csv holds the checkpoint's rows (a resumed run drops any rows written after it)
   CsvWriter history_csv(in_dir(out_dir, "history.csv"), {"iter", "train_loss", "val_loss", "lr"});
@@ -360,7 +360,7 @@ TrainResult train(const Config& settings, std::ostream& log) {
       save_checkpoint(latest_path, named(state), opt, it, gen.state(), extra);
       if (best) save_checkpoint(best_path, named(state), opt, it, gen.state(), extra);
       log << "iter " << it << ": train loss " << format_significant(losses.train, 5) << ", val loss "
-          << format_significant(losses.val, 5) << (best ? "  (best so far: saved " + best_path + ")" : "") << "\n";
+          << format_significant(losses.val, 5) << (best ? "  (best so far: saved " + best_path + ")" : "") << std::endl;
     }
     if (it >= max_iters) break;
 

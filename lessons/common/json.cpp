@@ -9,31 +9,6 @@
 
 namespace ember {
 
-std::string json_escape(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          // Other control characters have no short form: \u followed by four hex digits.
-          char code[8];
-          std::snprintf(code, sizeof(code), "\\u%04x", static_cast<unsigned>(c));
-          out += code;
-        } else {
-          out += c;  // everything else, UTF-8 bytes included, is allowed as it is
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string json_value(double value) {
   if (!std::isfinite(value)) return "null";
   return format_shortest(value);

@@ -15,10 +15,9 @@
 #include <utility>
 #include <vector>
 
-namespace ember {
+#include "core/json_escape.h"  // json_escape: he said "hi" -> "he said \"hi\""
 
-// A string as a JSON string literal, quotes included: he said "hi" -> "he said \"hi\"".
-std::string json_escape(const std::string& text);
+namespace ember {
 
 // json_value: one C++ value as JSON text.
 std::string json_value(double value);
