@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
 
-ensure_packages "${EMBER_BUILD_PACKAGES[@]}" dataset-fashion-mnist fortunes
+# gdb: the course steps through lessons in it, and a test checks scripts/gdb/ember.py
+ensure_packages "${EMBER_BUILD_PACKAGES[@]}" dataset-fashion-mnist fortunes gdb
 
 # The lessons and benchmarks must keep compiling too: build them (Release) without running them.
 configure_and_build build all -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=OFF
