@@ -154,5 +154,11 @@ Tensor causal_mask(int64_t T, DType dtype = DType::Float32);
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal,
                                     double dropout_p = 0.0, bool training = false,
                                     Generator* gen = nullptr);
+// The same for the heads of a fused q, k, v projection, read where they are (no copies):
+// qkv: [B, T, 3C], each token's q of every head, then its k, then its v (C = n_head * D) -> [B, T, C],
+// each token's output of every head side by side. Equal to splitting qkv into q, k, v [B, H, T, D],
+// scaled_dot_product_attention, and putting the heads side by side again.
+Tensor self_attention(const Tensor& qkv, int64_t n_head, bool causal, double dropout_p = 0.0,
+                      bool training = false, Generator* gen = nullptr);
 
 }  // namespace ember

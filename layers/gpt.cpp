@@ -32,16 +32,15 @@ std::string CausalSelfAttention::extra_repr() const {
 Tensor CausalSelfAttention::forward(const Tensor& x) {
   check(x.dim() == 3 && x.size(2) == n_embd_, "CausalSelfAttention: input must be [B, T, ", n_embd_, "], got ",
         shape_str(x.shape()));
-  const int64_t B = x.size(0), T = x.size(1), H = n_head_, D = n_embd_ / n_head_;
   Tensor qkv = (*c_attn)(x);  // [B, T, 3C]: for each token, q of every head, then k, then v
-  // [B, T, 3, H, D] -> [3, B, H, T, D]: one copy gives every head its own contiguous q, k and v
-  Tensor heads = qkv.reshape({B, T, 3, H, D}).permute({2, 0, 3, 1, 4});
-  Tensor q = heads.slice(0, 0, 1).reshape({B, H, T, D});  // slices along dim 0 are views: no copy
-  Tensor k = heads.slice(0, 1, 2).reshape({B, H, T, D});
-  Tensor v = heads.slice(0, 2, 3).reshape({B, H, T, D});
-  // softmax(q k^T / sqrt(D), future masked) (dropout) v, with its own hand-written backward
-  Tensor y = scaled_dot_product_attention(q, k, v, /*causal=*/true, attn_dropout_, is_training(), gen_);
-  y = y.permute({0, 2, 1, 3}).reshape({B, T, n_embd_});  // [B, T, H, D]: the heads side by side again
+  // Head h of token t: q = qkv[b, t, hD : hD+D], k = the same columns + C, v = + 2C. For every
+  // head: softmax(q k^T / sqrt(D), future masked) (dropout) v, with its own hand-written backward.
+  // self_attention reads the heads where they are; the same with copies would be
+  //   heads = qkv.reshape({B, T, 3, H, D}).permute({2, 0, 3, 1, 4})   [3, B, H, T, D]
+  //   y = scaled_dot_product_attention(q = heads[0], k = heads[1], v = heads[2], causal)  [B, H, T, D]
+  //   y = y.permute({0, 2, 1, 3}).reshape({B, T, C})
+  // (tests/test_ops_attention.cpp checks that the two agree).
+  Tensor y = self_attention(qkv, n_head_, /*causal=*/true, attn_dropout_, is_training(), gen_);  // [B, T, C]: heads side by side
   return (*resid_dropout)((*c_proj)(y));
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "tests/test_util.h"
 
 using namespace ember;
 
@@ -364,4 +366,120 @@ TEST(Attention, ErrorsNameTheOpAndShapes) {
   });
   EXPECT_NE(msg.find("scaled_dot_product_attention"), std::string::npos) << msg;
   EXPECT_NE(msg.find("int64"), std::string::npos) << msg;
+}
+
+// ---- self_attention: the heads read straight out of a fused qkv [B, T, 3C] ----------------------
+
+namespace {
+
+// The same computation with copies: qkv -> q, k, v [B, H, T, D] -> attention -> [B, T, C].
+Tensor self_attention_with_copies(const Tensor& qkv, int64_t H, bool causal, double p, bool training,
+                                  Generator* gen) {
+  const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3, D = C / H;
+  Tensor heads = qkv.reshape({B, T, 3, H, D}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, D]
+  Tensor q = heads.slice(0, 0, 1).reshape({B, H, T, D});
+  Tensor k = heads.slice(0, 1, 2).reshape({B, H, T, D});
+  Tensor v = heads.slice(0, 2, 3).reshape({B, H, T, D});
+  Tensor y = scaled_dot_product_attention(q, k, v, causal, p, training, gen);
+  return y.permute({0, 2, 1, 3}).reshape({B, T, C});
+}
+
+// out and d(qkv) of fn(qkv), with the upstream gradient g
+std::pair<std::vector<double>, std::vector<double>> out_and_grad(const Tensor& qkv0, const Tensor& g,
+                                                                  const std::function<Tensor(const Tensor&)>& fn) {
+  Tensor qkv = qkv0.clone().detach().requires_grad_();
+  Tensor out = fn(qkv);
+  out.backward(g);
+  return {out.to_vector<double>(), qkv.grad().to_vector<double>()};
+}
+
+}  // namespace
+
+TEST(SelfAttention, EqualsSplittingTheHeadsWithGradients) {
+  Generator gen(21);
+  for (bool causal : {false, true}) {
+    for (int64_t T : {7, 70}) {  // 70: three causal row blocks, the last one partial
+      const int64_t B = 2, H = 3, D = 4, C = H * D;
+      Tensor qkv = Tensor::randn({B, T, 3 * C}, &gen, DType::Float64);
+      Tensor g = Tensor::randn({B, T, C}, &gen, DType::Float64);
+      auto packed = out_and_grad(qkv, g, [&](const Tensor& x) { return self_attention(x, H, causal); });
+      auto copies = out_and_grad(qkv, g, [&](const Tensor& x) {
+        return self_attention_with_copies(x, H, causal, 0.0, false, nullptr);
+      });
+      SCOPED_TRACE(std::string(causal ? "causal" : "not causal") + ", T = " + std::to_string(T));
+      expect_near(packed.first, copies.first, 1e-12, "output");
+      expect_near(packed.second, copies.second, 1e-12, "d qkv");
+    }
+  }
+}
+
+TEST(SelfAttention, DropoutEqualsSplittingTheHeadsWithTheSameSeed) {
+  // the same generator state draws the same per-head seeds, so the masks are the same
+  Generator data(22);
+  const int64_t B = 2, T = 40, H = 2, D = 3, C = H * D;
+  Tensor qkv = Tensor::randn({B, T, 3 * C}, &data, DType::Float64);
+  Tensor g = Tensor::randn({B, T, C}, &data, DType::Float64);
+  Generator g1(5), g2(5);
+  auto packed = out_and_grad(qkv, g, [&](const Tensor& x) { return self_attention(x, H, true, 0.3, true, &g1); });
+  auto copies = out_and_grad(qkv, g, [&](const Tensor& x) {
+    return self_attention_with_copies(x, H, true, 0.3, true, &g2);
+  });
+  expect_near(packed.first, copies.first, 1e-12, "output");
+  expect_near(packed.second, copies.second, 1e-12, "d qkv");
+  int64_t zeros = 0;  // and dropout really dropped something: some outputs differ from p = 0
+  Generator g3(5);
+  std::vector<double> no_dropout = self_attention(qkv, H, true, 0.0, true, &g3).to_vector<double>();
+  for (size_t i = 0; i < no_dropout.size(); ++i) zeros += no_dropout[i] != packed.first[i];
+  EXPECT_GT(zeros, 0);
+}
+
+TEST(SelfAttention, Gradcheck) {
+  Generator gen(23);
+  for (bool causal : {false, true}) {
+    auto f = [causal](const std::vector<Tensor>& in) { return self_attention(in[0], 2, causal); };
+    GradcheckResult r = gradcheck(f, {Tensor::randn({2, 5, 3 * 6}, &gen, DType::Float64)});
+    ASSERT_TRUE(r.ok) << (causal ? "causal: " : "not causal: ") << r.message;
+  }
+  auto with_dropout = [](const std::vector<Tensor>& in) {
+    Generator g(99);  // the same masks in every call
+    return self_attention(in[0], 2, true, 0.25, true, &g);
+  };
+  GradcheckResult r = gradcheck(with_dropout, {Tensor::randn({1, 6, 3 * 4}, &gen, DType::Float64)});
+  ASSERT_TRUE(r.ok) << "dropout: " << r.message;
+}
+
+TEST(SelfAttention, Float32MatchesFloat64AndSameBitsOnOneAndTwoThreads) {
+  ThreadsGuard guard(1);
+  Generator gen(24);
+  Tensor qkv64 = Tensor::randn({4, 96, 3 * 32}, &gen, DType::Float64);
+  std::vector<double> ref = self_attention(qkv64, 4, true).to_vector<double>();
+  std::vector<float> first;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Generator g(3);
+    std::vector<float> y = self_attention(qkv64.to(DType::Float32), 4, true, 0.1, true, &g).to_vector<float>();
+    if (threads == 1) first = y;
+    else EXPECT_EQ(y, first);
+  }
+  std::vector<double> y32 = self_attention(qkv64.to(DType::Float32), 4, true).to_vector<double>();
+  expect_near(y32, ref, 1e-5, "float32 against float64");
+}
+
+TEST(SelfAttention, EmptyAndErrors) {
+  Tensor empty = Tensor::zeros({2, 0, 12}).requires_grad_();
+  Tensor out = self_attention(empty, 2, true);
+  EXPECT_EQ(out.shape(), (Shape{2, 0, 4}));
+  out.sum().backward();
+  EXPECT_EQ(empty.grad().shape(), (Shape{2, 0, 12}));
+
+  EXPECT_TRUE(throws_with([] { self_attention(Tensor::zeros({2, 5, 12}), 3, true); },
+                          "self_attention: qkv must be [B, T, 3 C] with C a multiple of n_head = 3 (q, k, v of every "
+                          "head side by side), got [2, 5, 12]"));
+  EXPECT_TRUE(throws_with([] { self_attention(Tensor::zeros({5, 12}), 2, true); }, "got [5, 12]"));
+  EXPECT_TRUE(throws_with([] { self_attention(Tensor::zeros({1, 5, 12}), 0, true); },
+                          "self_attention: n_head must be positive, got 0"));
+  EXPECT_TRUE(throws_with([] { self_attention(Tensor::zeros({1, 5, 12}), 2, true, 1.0); },
+                          "self_attention: dropout_p must be in [0, 1), got 1"));
+  EXPECT_TRUE(throws_with([] { self_attention(Tensor::zeros({1, 5, 12}, DType::Int64), 2, true); },
+                          "self_attention: expected a float32 or float64 tensor, got int64"));
 }

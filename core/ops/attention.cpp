@@ -16,6 +16,12 @@
 //   dQ      = dS K / sqrt(D)            [T, D]
 //   dK      = dS^T Q / sqrt(D)          [T, D]
 //
+// Two ways in, the same math: scaled_dot_product_attention(q, k, v) with each head's [T, D]
+// matrices contiguous, and self_attention(qkv, n_head), which reads every head's q, k and v rows
+// straight out of a fused projection [B, T, 3C] (rows 3C numbers apart: BLAS takes a row stride)
+// and writes [B, T, C]. The second saves a transformer the copies that take heads apart and put
+// them together again (permutes and slices, ~8% of a training step of the course's GPT).
+//
 // Saved for backward: q, k, v, the probabilities P [B, H, T, T], and one dropout seed per (b, h).
 // The dropout mask is not stored: it is a pure function of (seed, i, j) (see DropoutMask), so
 // backward draws exactly the same mask again. Composing this from separate ops (matmul, softmax,
@@ -60,10 +66,37 @@ struct AttentionConfig {
   double p;      // the dropout probability
 };
 
-// Everything one head needs; pointers are to that head's [T, D] matrices.
+// Where the heads live in memory. Head bh = b * H + h has its q, k and v as [T, D] matrices whose
+// rows are `ld` numbers apart, starting at q_offset(bh) (of the q buffer), k_offset(bh) (of k),
+// v_offset(bh) (of v); its output rows are `ld_out` apart from out_offset(bh). The gradients dq,
+// dk, dv and dout have the same layout as q, k, v and out.
+//   separate q, k, v [B, H, T, D] and out [B, H, T, D]:  every head is a contiguous [T, D] block
+//   packed qkv [B, T, 3C] (C = H D) and out [B, T, C]:  head h of batch item b reads columns
+//       [h D, h D + D) of each token's q part, and the same columns of its k and v parts
+struct Layout {
+  int64_t H, T, D;
+  bool packed;
+  int64_t ld, ld_out;
+
+  static Layout separate(int64_t H, int64_t T, int64_t D) { return {H, T, D, false, D, D}; }
+  static Layout packed_qkv(int64_t H, int64_t T, int64_t D) { return {H, T, D, true, 3 * H * D, H * D}; }
+
+  int64_t q_offset(int64_t bh) const {
+    return packed ? (bh / H) * T * ld + (bh % H) * D : bh * T * D;
+  }
+  int64_t k_offset(int64_t bh) const { return q_offset(bh) + (packed ? H * D : 0); }
+  int64_t v_offset(int64_t bh) const { return q_offset(bh) + (packed ? 2 * H * D : 0); }
+  int64_t out_offset(int64_t bh) const {
+    return packed ? (bh / H) * T * ld_out + (bh % H) * D : bh * T * D;
+  }
+};
+
+// Everything one head needs; pointers are to that head's [T, D] matrices, rows `ld` apart (q, k,
+// v and their gradients) or `ld_out` apart (the output and its gradient).
 template <typename Real>
 struct Head {
   const Real *q, *k, *v;
+  int64_t ld, ld_out;
   int64_t T, D;
   bool causal;
   Real scale;       // 1 / sqrt(D)
@@ -77,11 +110,12 @@ struct Head {
   int64_t block() const { return causal ? kRowBlock : T; }
 };
 
-// Head bh (= b * H + h) of q, k, v: [B, H, T, D].
+// Head bh (= b * H + h) of the buffers q, k, v laid out as `lay` says.
 template <typename Real>
-Head<Real> head_at(const AttentionConfig& c, const Real* q, const Real* k, const Real* v, int64_t bh, uint64_t seed) {
-  const int64_t at = bh * c.T * c.D;
-  return Head<Real>{q + at, k + at, v + at, c.T, c.D, c.causal,
+Head<Real> head_at(const AttentionConfig& c, const Layout& lay, const Real* q, const Real* k, const Real* v,
+                   int64_t bh, uint64_t seed) {
+  return Head<Real>{q + lay.q_offset(bh), k + lay.k_offset(bh), v + lay.v_offset(bh), lay.ld, lay.ld_out, c.T, c.D,
+                    c.causal,
                     static_cast<Real>(1.0 / std::sqrt(static_cast<double>(c.D))), c.dropout,
                     static_cast<Real>(1.0 / (1.0 - c.p)), DropoutMask(seed, c.p)};
 }
@@ -106,16 +140,16 @@ void softmax_row(Real* probs, int64_t n, int64_t len) {
   std::fill(probs + n, probs + len, Real(0));
 }
 
-// Forward of one head. out: [T, D]; probs: [T, T], receives P; dropped: [T, T] scratch for
-// P_drop (only used with dropout).
+// Forward of one head. out: [T, D] (rows ld_out apart); probs: [T, T], receives P; dropped:
+// [T, T] scratch for P_drop (only used with dropout).
 template <typename Real>
 void head_forward(const Head<Real>& h, Real* out, Real* probs, Real* dropped) {
-  const int64_t T = h.T, D = h.D;
+  const int64_t T = h.T, D = h.D, ld = h.ld, ldo = h.ld_out;
   const Real* weights = h.dropout ? dropped : probs;  // what multiplies V
   for (int64_t r0 = 0; r0 < T; r0 += h.block()) {
     const int64_t r1 = std::min(r0 + h.block(), T), rows = r1 - r0, cols = h.cols(r1);
     // S[r0:r1, 0:cols] = Q[r0:r1] K[0:cols]^T / sqrt(D), written straight into P's rows
-    gemm(false, true, rows, cols, D, h.scale, h.q + r0 * D, D, h.k, D, Real(0), probs + r0 * T, T);
+    gemm(false, true, rows, cols, D, h.scale, h.q + r0 * ld, ld, h.k, ld, Real(0), probs + r0 * T, T);
     for (int64_t i = r0; i < r1; ++i) {
       Real* p = probs + i * T;
       softmax_row(p, h.valid(i), T);
@@ -127,21 +161,22 @@ void head_forward(const Head<Real>& h, Real* out, Real* probs, Real* dropped) {
       }
     }
     // O[r0:r1] = P_drop[r0:r1, 0:cols] V[0:cols]
-    gemm(false, false, rows, D, cols, Real(1), weights + r0 * T, T, h.v, D, Real(0), out + r0 * D, D);
+    gemm(false, false, rows, D, cols, Real(1), weights + r0 * T, T, h.v, ld, Real(0), out + r0 * ldo, ldo);
   }
 }
 
-// Backward of one head. dout: [T, D]; probs: the saved P; dprobs, dropped: [T, T] scratch.
+// Backward of one head. dout: [T, D] (rows ld_out apart); probs: the saved P; dprobs, dropped:
+// [T, T] scratch; dq, dk, dv: [T, D] (rows ld apart).
 template <typename Real>
 void head_backward(const Head<Real>& h, const Real* dout, const Real* probs, Real* dprobs, Real* dropped, Real* dq,
                    Real* dk, Real* dv) {
-  const int64_t T = h.T, D = h.D;
+  const int64_t T = h.T, D = h.D, ld = h.ld, ldo = h.ld_out;
   const Real* weights = h.dropout ? dropped : probs;  // P_drop
   // dS and dQ, one block of rows at a time
   for (int64_t r0 = 0; r0 < T; r0 += h.block()) {
     const int64_t r1 = std::min(r0 + h.block(), T), rows = r1 - r0, cols = h.cols(r1);
     // dP_drop[r0:r1, 0:cols] = dO[r0:r1] V[0:cols]^T
-    gemm(false, true, rows, cols, D, Real(1), dout + r0 * D, D, h.v, D, Real(0), dprobs + r0 * T, T);
+    gemm(false, true, rows, cols, D, Real(1), dout + r0 * ldo, ldo, h.v, ld, Real(0), dprobs + r0 * T, T);
     for (int64_t i = r0; i < r1; ++i) {
       const Real* p = probs + i * T;
       Real* ds = dprobs + i * T;  // holds dP_drop, becomes dP, then dS
@@ -164,16 +199,18 @@ void head_backward(const Head<Real>& h, const Real* dout, const Real* probs, Rea
       for (int64_t j = 0; j < cols; ++j) ds[j] = p[j] * (ds[j] - dot);
     }
     // dQ[r0:r1] = dS[r0:r1, 0:cols] K[0:cols] / sqrt(D)
-    gemm(false, false, rows, D, cols, h.scale, dprobs + r0 * T, T, h.k, D, Real(0), dq + r0 * D, D);
+    gemm(false, false, rows, D, cols, h.scale, dprobs + r0 * T, T, h.k, ld, Real(0), dq + r0 * ld, ld);
   }
   // dV and dK, one block of columns (keys) at a time. With causal, key block [c0, c1) is only
   // seen by the queries [c0, T), so the sums over queries start at c0.
   for (int64_t c0 = 0; c0 < T; c0 += h.block()) {
     const int64_t c1 = std::min(c0 + h.block(), T), n = c1 - c0, q0 = h.causal ? c0 : 0;
     // dV[c0:c1] = P_drop[q0:T, c0:c1]^T dO[q0:T]
-    gemm(true, false, n, D, T - q0, Real(1), weights + q0 * T + c0, T, dout + q0 * D, D, Real(0), dv + c0 * D, D);
+    gemm(true, false, n, D, T - q0, Real(1), weights + q0 * T + c0, T, dout + q0 * ldo, ldo, Real(0), dv + c0 * ld,
+         ld);
     // dK[c0:c1] = dS[q0:T, c0:c1]^T Q[q0:T] / sqrt(D)
-    gemm(true, false, n, D, T - q0, h.scale, dprobs + q0 * T + c0, T, h.q + q0 * D, D, Real(0), dk + c0 * D, D);
+    gemm(true, false, n, D, T - q0, h.scale, dprobs + q0 * T + c0, T, h.q + q0 * ld, ld, Real(0), dk + c0 * ld,
+         ld);
   }
 }
 
@@ -191,6 +228,78 @@ void for_each_head(int64_t heads, const AttentionConfig& c, int64_t scratch_size
   });
 }
 
+// The op itself, for either layout. `inputs` are q, k, v (separate) or qkv (packed); their
+// gradients have the same shapes and the same layout. out has shape out_shape.
+Tensor attention(const char* op, const std::vector<Tensor>& inputs, const Layout& lay, int64_t B,
+                 const Shape& out_shape, bool causal, double dropout_p, bool training, Generator* gen) {
+  const int64_t T = lay.T, D = lay.D, heads = B * lay.H;
+  const DType dtype = inputs[0].dtype();
+  Tensor out = Tensor::empty(out_shape, dtype);
+  if (out.numel() == 0) {
+    // nothing to attend over; the gradients are empty tensors of the inputs' shapes
+    std::vector<Shape> shapes;
+    for (const Tensor& t : inputs) shapes.push_back(t.shape());
+    record(out, op, inputs, [shapes, dtype](const Tensor&) {
+      std::vector<Tensor> grads;
+      for (const Shape& shape : shapes) grads.push_back(Tensor::zeros(shape, dtype));
+      return grads;
+    });
+    return out;
+  }
+
+  const bool dropout = training && dropout_p > 0;
+  // One seed per head, drawn in order before the threads start: the same generator state gives
+  // the same masks whatever the number of threads.
+  std::vector<uint64_t> seeds(dropout ? heads : 0);
+  Generator& rng = gen ? *gen : default_generator();
+  for (uint64_t& s : seeds) s = rng.next_u64();
+
+  // P is kept for backward only when there will be one; otherwise it lives in per-thread scratch.
+  const bool save = needs_grad(inputs);
+  Tensor probs = save ? Tensor::empty({heads, T, T}, dtype) : Tensor();
+  // q, k and v are the three inputs, or all three the one packed input
+  const size_t ik = inputs.size() == 3 ? 1 : 0, iv = inputs.size() == 3 ? 2 : 0;
+
+  const AttentionConfig cfg{T, D, causal, dropout, dropout_p};
+  dispatch_float(dtype, op, [&](auto tag) {
+    using Real = decltype(tag);
+    const Real *pq = inputs[0].data<Real>(), *pk = inputs[ik].data<Real>(), *pv = inputs[iv].data<Real>();
+    Real* pout = out.data<Real>();
+    Real* pprobs = save ? probs.data<Real>() : nullptr;
+    // scratch per thread: P_drop (with dropout), and P itself when it is not saved
+    const int64_t scratch = (dropout ? T * T : 0) + (save ? 0 : T * T);
+    for_each_head<Real>(heads, cfg, scratch, [&](int64_t bh, Real* buf) {
+      Real* p = save ? pprobs + bh * T * T : buf + (dropout ? T * T : 0);
+      head_forward(head_at(cfg, lay, pq, pk, pv, bh, dropout ? seeds[bh] : 0), pout + lay.out_offset(bh), p, buf);
+    });
+  });
+
+  if (!save) return out;
+  std::vector<Tensor> saved;
+  for (const Tensor& t : inputs) saved.push_back(t.detach());
+  record(out, op, inputs, [op, saved, probs, seeds, cfg, lay, heads, ik, iv](const Tensor& g) {
+    // every element of the inputs belongs to exactly one head's q, k or v: empty() is safe
+    std::vector<Tensor> grads;
+    for (const Tensor& t : saved) grads.push_back(Tensor::empty(t.shape(), g.dtype()));
+    const int64_t T = cfg.T;
+    dispatch_float(g.dtype(), op, [&](auto tag) {
+      using Real = decltype(tag);
+      const Real *pq = saved[0].data<Real>(), *pk = saved[ik].data<Real>(), *pv = saved[iv].data<Real>();
+      const Real* pg = g.data<Real>();
+      const Real* pprobs = probs.data<Real>();
+      Real *pdq = grads[0].data<Real>(), *pdk = grads[ik].data<Real>(), *pdv = grads[iv].data<Real>();
+      // scratch per thread: dP / dS, and P_drop (with dropout)
+      for_each_head<Real>(heads, cfg, T * T * (cfg.dropout ? 2 : 1), [&](int64_t bh, Real* buf) {
+        head_backward(head_at(cfg, lay, pq, pk, pv, bh, cfg.dropout ? seeds[bh] : 0), pg + lay.out_offset(bh),
+                      pprobs + bh * T * T, buf, buf + T * T, pdq + lay.q_offset(bh), pdk + lay.k_offset(bh),
+                      pdv + lay.v_offset(bh));
+      });
+    });
+    return grads;
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double dropout_p,
@@ -204,67 +313,21 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         dtype_name(q.dtype()), ", ", dtype_name(k.dtype()), ", ", dtype_name(v.dtype()));
   check(dropout_p >= 0 && dropout_p < 1, kOp, ": dropout_p must be in [0, 1), got ", dropout_p);
   const int64_t B = q.shape()[0], H = q.shape()[1], T = q.shape()[2], D = q.shape()[3];
-  const int64_t heads = B * H;
+  return attention(kOp, {q, k, v}, Layout::separate(H, T, D), B, q.shape(), causal, dropout_p, training, gen);
+}
 
-  Tensor out = Tensor::empty(q.shape(), q.dtype());
-  if (out.numel() == 0) {
-    // nothing to attend over; the gradients are empty tensors of the inputs' shape
-    Shape shape = q.shape();
-    DType dtype = q.dtype();
-    record(out, kOp, {q, k, v}, [shape, dtype](const Tensor&) {
-      return std::vector<Tensor>{Tensor::zeros(shape, dtype), Tensor::zeros(shape, dtype), Tensor::zeros(shape, dtype)};
-    });
-    return out;
-  }
-
-  const bool dropout = training && dropout_p > 0;
-  // One seed per head, drawn in order before the threads start: the same generator state gives
-  // the same masks whatever the number of threads.
-  std::vector<uint64_t> seeds(dropout ? heads : 0);
-  Generator& rng = gen ? *gen : default_generator();
-  for (uint64_t& s : seeds) s = rng.next_u64();
-
-  // P is kept for backward only when there will be one; otherwise it lives in per-thread scratch.
-  const bool save = needs_grad({q, k, v});
-  Tensor probs = save ? Tensor::empty({B, H, T, T}, q.dtype()) : Tensor();
-
-  const AttentionConfig cfg{T, D, causal, dropout, dropout_p};
-  dispatch_float(q.dtype(), kOp, [&](auto tag) {
-    using Real = decltype(tag);
-    const Real *pq = q.data<Real>(), *pk = k.data<Real>(), *pv = v.data<Real>();
-    Real* pout = out.data<Real>();
-    Real* pprobs = save ? probs.data<Real>() : nullptr;
-    // scratch per thread: P_drop (with dropout), and P itself when it is not saved
-    const int64_t scratch = (dropout ? T * T : 0) + (save ? 0 : T * T);
-    for_each_head<Real>(heads, cfg, scratch, [&](int64_t bh, Real* buf) {
-      Real* p = save ? pprobs + bh * T * T : buf + (dropout ? T * T : 0);
-      head_forward(head_at(cfg, pq, pk, pv, bh, dropout ? seeds[bh] : 0), pout + bh * T * D, p, buf);
-    });
-  });
-
-  if (!save) return out;
-  Tensor q_saved = q.detach(), k_saved = k.detach(), v_saved = v.detach();
-  record(out, kOp, {q, k, v}, [q_saved, k_saved, v_saved, probs, seeds, cfg, heads](const Tensor& g) {
-    Tensor dq = Tensor::empty(q_saved.shape(), g.dtype());
-    Tensor dk = Tensor::empty(q_saved.shape(), g.dtype());
-    Tensor dv = Tensor::empty(q_saved.shape(), g.dtype());
-    const int64_t T = cfg.T, D = cfg.D;
-    dispatch_float(g.dtype(), kOp, [&](auto tag) {
-      using Real = decltype(tag);
-      const Real *pq = q_saved.data<Real>(), *pk = k_saved.data<Real>(), *pv = v_saved.data<Real>();
-      const Real* pg = g.data<Real>();
-      const Real* pprobs = probs.data<Real>();
-      Real *pdq = dq.data<Real>(), *pdk = dk.data<Real>(), *pdv = dv.data<Real>();
-      // scratch per thread: dP / dS, and P_drop (with dropout)
-      for_each_head<Real>(heads, cfg, T * T * (cfg.dropout ? 2 : 1), [&](int64_t bh, Real* buf) {
-        const int64_t at = bh * T * D;
-        head_backward(head_at(cfg, pq, pk, pv, bh, cfg.dropout ? seeds[bh] : 0), pg + at, pprobs + bh * T * T, buf,
-                      buf + T * T, pdq + at, pdk + at, pdv + at);
-      });
-    });
-    return std::vector<Tensor>{dq, dk, dv};
-  });
-  return out;
+Tensor self_attention(const Tensor& qkv, int64_t n_head, bool causal, double dropout_p, bool training,
+                      Generator* gen) {
+  constexpr const char* op = "self_attention";
+  check(qkv.defined(), op, ": qkv is undefined");
+  check(n_head > 0, op, ": n_head must be positive, got ", n_head);
+  check(qkv.dim() == 3 && qkv.size(2) % (3 * n_head) == 0, op,
+        ": qkv must be [B, T, 3 C] with C a multiple of n_head = ", n_head, " (q, k, v of every head side by side), got ",
+        shape_str(qkv.shape()));
+  check(is_floating(qkv.dtype()), op, ": expected a float32 or float64 tensor, got ", dtype_name(qkv.dtype()));
+  check(dropout_p >= 0 && dropout_p < 1, op, ": dropout_p must be in [0, 1), got ", dropout_p);
+  const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3, D = C / n_head;
+  return attention(op, {qkv}, Layout::packed_qkv(n_head, T, D), B, {B, T, C}, causal, dropout_p, training, gen);
 }
 
 }  // namespace ember
