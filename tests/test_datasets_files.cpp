@@ -2,6 +2,8 @@
 // small files of known content into a scratch folder and read them back; the error tests cut or
 // corrupt those files and check that the message names the file and what was expected.
 #include <gtest/gtest.h>
+
+#include "tests/test_util.h"
 #include <zlib.h>
 
 #include <filesystem>
@@ -33,17 +35,6 @@ void write_gzip(const std::string& path, const std::string& bytes) {
   ASSERT_NE(f, nullptr);
   ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
   gzclose(f);
-}
-
-// The message of the ember::Error that f throws ("" when it throws none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 #define EXPECT_CONTAINS(text, part) \

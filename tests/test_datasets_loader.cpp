@@ -2,6 +2,8 @@
 // augmentation, drop_last, and the background thread (prefetch, exceptions, shutdown).
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,16 +49,6 @@ std::vector<int64_t> iota(int64_t n) {
   std::vector<int64_t> v(n);
   std::iota(v.begin(), v.end(), 0);
   return v;
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 #define EXPECT_CONTAINS(text, part) \

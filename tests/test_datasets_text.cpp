@@ -2,6 +2,8 @@
 // default corpus.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -18,16 +20,6 @@ std::string scratch_dir() {
   std::filesystem::remove_all(dir);
   make_dirs(dir);
   return dir;
-}
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 #define EXPECT_CONTAINS(text, part) \

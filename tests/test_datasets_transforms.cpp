@@ -1,6 +1,8 @@
 // Transforms on tiny images whose result can be worked out by hand.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 
 #include "datasets/transforms.h"
@@ -20,16 +22,6 @@ Tensor image(const std::vector<float>& values, int64_t c, int64_t h, int64_t w) 
 Tensor nine() { return image({1, 2, 3, 4, 5, 6, 7, 8, 9}, 1, 3, 3); }
 
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
-
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 #define EXPECT_CONTAINS(text, part) \
   EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text) << "\nexpected: " << (part)

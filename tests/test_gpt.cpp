@@ -4,6 +4,8 @@
 // configuration files.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <set>
 #include <string>
@@ -41,17 +43,6 @@ GPTConfig tiny_config(bool bias = true, double dropout = 0.0) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// The message of the Error that f throws ("" if it throws none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

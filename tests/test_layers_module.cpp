@@ -3,6 +3,8 @@
 // messages a student sees when a layer gets the wrong input.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -50,17 +52,6 @@ std::vector<std::string> names_of(const std::vector<std::pair<std::string, Tenso
   std::vector<std::string> out;
   for (const auto& e : named) out.push_back(e.first);
   return out;
-}
-
-// The message of the Error that f throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

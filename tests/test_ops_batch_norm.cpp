@@ -2,6 +2,8 @@
 // training steps by hand, eval mode, gradients against finite differences, and error messages.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -29,16 +31,6 @@ Stats channel_stats(const std::vector<double>& x, int64_t N, int64_t C, int64_t 
   for (int64_t n = 0; n < N; ++n)
     for (int64_t s = 0; s < S; ++s) sq += (x[(n * C + c) * S + s] - mean) * (x[(n * C + c) * S + s] - mean);
   return {mean, sq / (unbiased ? M - 1 : M)};
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

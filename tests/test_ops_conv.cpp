@@ -2,6 +2,8 @@
 // gradients against finite differences, im2col/col2im on their own, and the error messages.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -74,17 +76,6 @@ std::vector<double> naive_conv2d(const std::vector<double>& x, const std::vector
 }
 
 Conv2dOptions options_of(const ConvCase& c) { return {.stride = c.stride, .padding = c.padding, .dilation = c.dilation}; }
-
-// Runs `f` and returns the message of the ember::Error it throws ("" if none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

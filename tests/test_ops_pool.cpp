@@ -2,6 +2,8 @@
 // against finite differences (overlapping windows, padding), and error messages.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -52,16 +54,6 @@ std::vector<double> naive_pool(const std::vector<double>& x, const PoolCase& c, 
         y.push_back(is_max ? best : sum / double(c.kernel * c.kernel));
       }
   return y;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
