@@ -1,6 +1,10 @@
 // Tests of lessons/common/image_io: PNG files and captioned image grids.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
+using ember::error_of;
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,16 +23,6 @@ std::string scratch(const std::string& name) {
   std::string folder = std::string(EMBER_TEST_TMP) + "/common_image";
   ember::make_dirs(folder);
   return folder + "/" + name;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ember::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
