@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 namespace ember {
 

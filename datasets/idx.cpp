@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "core/error.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 namespace ember {
 

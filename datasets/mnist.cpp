@@ -1,7 +1,7 @@
 #include "datasets/mnist.h"
 
 #include "datasets/idx.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 namespace ember {
 

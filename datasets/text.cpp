@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 namespace ember {
 

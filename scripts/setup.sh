@@ -8,7 +8,7 @@
 # Both are idempotent: a second run installs nothing and rebuilds nothing that is up to date.
 
 # What the engine needs to build and test. The data packages are added by the lesson that needs them.
-EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev zlib1g-dev)
+EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev)
 
 missing_packages() {
   local pkg

@@ -27,7 +27,7 @@
 #include "datasets/text.h"
 #include "layers/gpt.h"
 #include "lessons/common/csv.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
 #include "lessons/common/plot.h"

@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/number_format.h"
 
 namespace ember {

@@ -1,7 +1,7 @@
 #include "lessons/common/csv.h"
 
 #include "core/error.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/number_format.h"
 
 namespace ember {

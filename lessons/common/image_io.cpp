@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "lessons/common/canvas.h"
 #include "lessons/common/font5x7.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 // The stb implementations live here and nowhere else (see image_io.h). They are third-party C
 // code, so their own warnings are switched off while they compile.

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "core/error.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/number_format.h"
 
 namespace ember {

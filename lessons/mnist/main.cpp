@@ -19,7 +19,7 @@
 #include "core/parallel.h"
 #include "datasets/dataset.h"
 #include "lessons/common/csv.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
 #include "lessons/mnist/lesson.h"

@@ -1,4 +1,4 @@
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
