@@ -1,6 +1,11 @@
 #include "core/storage.h"
 
+#include <sys/sysinfo.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <new>
@@ -34,23 +39,27 @@ class BlockCache {
     if (!p) {
       release_all();  // give the cached blocks back and try once more
       p = std::aligned_alloc(64, bytes);
-      if (!p) throw std::bad_alloc();
     }
-    return p;
+    return p;  // nullptr when the system has no such block: the caller says who asked
   }
 
-  void put(void* p, size_t bytes) {
+  // Called from ~Storage, so it must not throw: during the unwinding of another exception (a
+  // failed allocation, say) a throw here would end the program. Recording the block in the map
+  // can itself need memory; when that fails the block is simply freed.
+  void put(void* p, size_t bytes) noexcept {
 #ifdef EMBER_NO_BLOCK_CACHE
     std::free(p);  // sanitizer builds: a reused block would hide a use-after-free from ASan
     return;
 #endif
-    {
+    try {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_bytes_ + bytes <= kMaxCachedBytes) {
         free_[bytes].push_back(p);
         cached_bytes_ += bytes;
         return;
       }
+    } catch (...) {
+      // no room to remember the block (or the lock failed): give it back to the system below
     }
     std::free(p);
   }
@@ -78,19 +87,59 @@ BlockCache& block_cache() {
 }
 
 // aligned_alloc wants a size that is a multiple of the alignment; round up (and never ask for 0).
+// Only called with nbytes <= kLargestRequest, so the rounding cannot wrap around.
 size_t rounded_size(size_t nbytes) {
   size_t rounded = ((nbytes + 63) / 64) * 64;
   return rounded == 0 ? 64 : rounded;
 }
 
+// Far beyond any machine's memory, and small enough that rounding up stays in range.
+constexpr size_t kLargestRequest = size_t(1) << 62;
+
+// The machine's memory and swap together, in bytes (0 if the system does not say). A block larger
+// than that can never be filled: refusing it at once beats the system killing the process later,
+// when the pages are first touched (Linux may promise more memory than it has).
+size_t memory_and_swap_bytes() {
+  struct sysinfo info {};
+  if (sysinfo(&info) != 0) return 0;
+  const unsigned long long total =
+      (static_cast<unsigned long long>(info.totalram) + info.totalswap) * std::max<unsigned>(info.mem_unit, 1);
+  return static_cast<size_t>(total);
+}
+
 }  // namespace
+
+std::string format_bytes(size_t nbytes) {
+  if (nbytes < 1024) return std::to_string(nbytes) + (nbytes == 1 ? " byte" : " bytes");
+  static const char* const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(nbytes) / 1024.0;
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, value < 10 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+  return text;
+}
+
+OutOfMemory::OutOfMemory(size_t nbytes, const std::string& why)
+    : Error("storage: cannot allocate " + format_bytes(nbytes) + " (" + std::to_string(nbytes) +
+            " bytes) of cpu memory: " + why),
+      reason(why) {}
 
 // Every allocation of tensor memory goes through here: this is where a GPU backend would call
 // cudaMalloc instead.
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   check(device == Device::CPU, "storage: device '", device_name(device),
         "' has no backend in this build (only cpu)");
+  auto refuse = [nbytes](const std::string& why) { throw OutOfMemory(nbytes, why); };
+  static const size_t available = memory_and_swap_bytes();  // asked once: it does not change
+  if (available > 0 && nbytes > available)
+    refuse("this machine has " + format_bytes(available) + " of memory and swap together");
+  if (nbytes > kLargestRequest) refuse("more than any machine has");
   data_ = block_cache().get(rounded_size(nbytes));
+  if (data_ == nullptr) refuse("the system refused (the memory is used up)");
 }
 
 Storage::~Storage() { block_cache().put(data_, rounded_size(nbytes_)); }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <new>
 #include <sstream>
 
 #include "core/autograd.h"
@@ -40,7 +41,21 @@ int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) check(d >= 0, "empty: negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  const size_t numel = static_cast<size_t>(shape_numel(shape));
+  size_t nbytes = 0;
+  check(!__builtin_mul_overflow(numel, dtype_size(dtype), &nbytes), "empty: a ", dtype_name(dtype),
+        " tensor of shape ", shape_str(shape), " would need more bytes than a 64-bit size can count");
+  try {
+    impl->storage = std::make_shared<Storage>(nbytes, device);
+  } catch (const std::bad_alloc&) {  // no memory left even for the bookkeeping around the block
+    fail("cannot allocate ", format_bytes(nbytes), " for a ", dtype_name(dtype), " tensor of shape ",
+         shape_str(shape), " (", nbytes, " bytes): not enough memory; a smaller setting (batch size, model "
+         "width or depth) asks for less");
+  } catch (const OutOfMemory& e) {
+    fail("cannot allocate ", format_bytes(nbytes), " for a ", dtype_name(dtype), " tensor of shape ",
+         shape_str(shape), " (", nbytes, " bytes): ", e.reason,
+         "; a smaller setting (batch size, model width or depth) asks for less");
+  }
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));
