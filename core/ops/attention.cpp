@@ -1,4 +1,5 @@
 // Scaled dot-product attention as one fused op (the heart of a transformer block).
+// The plain reference of this op, one loop nest to step through: core/ops/reference/attention.cpp
 //
 //   q, k, v: [B, H, T, D]   (batch, heads, time, features per head)   out: [B, H, T, D]
 // Each (b, h) pair is an independent problem on the [T, D] matrices Q, K, V of one head:

@@ -1,4 +1,5 @@
 // Batch normalisation (Ioffe and Szegedy, 2015): statistics per channel.
+// The plain reference of this op, one loop nest to step through: core/ops/reference/batch_norm.cpp
 //
 //   x [N, C] or [N, C, H, W];  channel c has the M = N*H*W values x[n, c, ...]  (M = N for [N, C])
 //   weight, bias [C], optional (as if 1 and 0)
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "core/ops/lines.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -89,8 +91,8 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   check(x.defined(), "batch_norm: input is undefined");
   check(x.dim() >= 2 && x.dim() <= 4, "batch_norm: input must be [N, C], [N, C, L] or [N, C, H, W], got ",
         shape_str(x.shape()));
-  ChannelLayout L{x.size(0), x.size(1), 1};
-  for (int64_t d = 2; d < x.dim(); ++d) L.S *= x.size(d);
+  const Lines channels = lines_of(x.shape(), 1);  // [N, C, S] around the channel dimension
+  const ChannelLayout L{channels.outer, channels.n, channels.inner};
   const int64_t C = L.C, M = L.count();
   check_channel_tensor(running_mean, C, "running_mean", x);
   check_channel_tensor(running_var, C, "running_var", x);

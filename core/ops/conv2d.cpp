@@ -1,4 +1,5 @@
 // 2-D convolution as im2col + GEMM (as in Caffe and darknet).
+// The plain reference of this op, one loop nest to step through: core/ops/reference/conv2d.cpp
 //
 //   x       [N, C, H, W]      input images
 //   weight  [K, C, KH, KW]    K filters, read as the matrix W [K, R] with R = C*KH*KW

@@ -1,4 +1,5 @@
 // Cross-entropy of class scores (logits) against integer labels, fused with log-softmax.
+// The plain reference of this op, one loop nest to step through: core/ops/reference/softmax.cpp
 //
 //   logits [N, K]                with target [N]                 N rows, K classes
 //   logits [N, K, d1, ..., dm]   with target [N, d1, ..., dm]    a class per position (e.g. pixel)
@@ -24,6 +25,7 @@
 
 #include "core/ops.h"
 #include "core/ops/fast_exp.h"
+#include "core/ops/lines.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -81,8 +83,8 @@ inline void position_backward(const T* x, T* dx, int64_t K, int64_t stride, int6
 // saved logits, targets and lse, and the number of targets that count.
 Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tensor& target, const Tensor& lse,
                               Reduction reduction, int64_t count, int64_t ignore_index) {
-  const int64_t N = logits.shape()[0], K = logits.shape()[1];
-  const int64_t inner = logits.numel() / std::max<int64_t>(N * K, 1);
+  const Lines classes = lines_of(logits.shape(), 1);  // logits as [N, K, inner] around the classes
+  const int64_t K = classes.n, inner = classes.inner;
   Tensor dx = Tensor::empty(logits.shape(), logits.dtype());
   dispatch_float(g.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
@@ -124,8 +126,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   check(target.shape() == expected, "cross_entropy: logits ", shape_str(logits.shape()), " need a target of shape ",
         shape_str(expected), ", got ", shape_str(target.shape()));
 
-  const int64_t N = logits.shape()[0], K = logits.shape()[1];
-  const int64_t inner = logits.numel() / std::max<int64_t>(N * K, 1);
+  const Lines classes = lines_of(logits.shape(), 1);  // logits as [N, K, inner] around the classes
+  const int64_t K = classes.n, inner = classes.inner;
   const int64_t positions = target.numel();  // N * inner
   check(K > 0 || positions == 0, "cross_entropy: logits ", shape_str(logits.shape()), " have no classes");
   const int64_t count = count_targets(logits, target, K, ignore_index);

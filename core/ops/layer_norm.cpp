@@ -1,4 +1,5 @@
 // Layer normalisation over the last dimension (the transformer's normalisation).
+// The plain reference of this op, one loop nest to step through: core/ops/reference/layer_norm.cpp
 //
 //   x: [..., D]   weight (gamma), bias (beta): [D], both optional   y: [..., D]
 // Every row r (one position of one sequence) is normalised on its own:

@@ -1,4 +1,5 @@
 // Pooling: max_pool2d, avg_pool2d, global_avg_pool2d.
+// The plain reference of max_pool2d, one loop nest to step through: core/ops/reference/pool.cpp
 //
 //   x [N, C, H, W] -> y [N, C, OH, OW],  OH = (H + 2 pad - kernel) / stride + 1 (the same for OW)
 //

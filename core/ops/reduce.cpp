@@ -1,7 +1,7 @@
 // Reductions: sum, mean, var, max, argmax.
 //
-// A reduction over one dimension d views x as [outer, n, inner] (outer = product of the sizes
-// before d, inner = product of those after) and produces [outer, inner]:
+// A reduction over one dimension d views x as [outer, n, inner] (core/ops/lines.h: outer = product
+// of the sizes before d, inner = product of those after) and produces [outer, inner]:
 //   sum:  out[o, i] = sum_k x[o, k, i]            backward: dx[o, k, i] = g[o, i]
 //   max:  out[o, i] = max_k x[o, k, i]            backward: g goes to the first argmax only
 // Several dimensions are reduced one after the other. keepdim leaves a 1 where a dimension was.
@@ -10,23 +10,12 @@
 #include <limits>
 
 #include "core/ops.h"
+#include "core/ops/lines.h"
 #include "core/parallel.h"
 
 namespace ember {
 
 namespace {
-
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-
-Split split_at(const Shape& s, int64_t d) {
-  Split sp;
-  for (int64_t i = 0; i < d; ++i) sp.outer *= s[i];
-  sp.n = s[d];
-  for (size_t i = d + 1; i < s.size(); ++i) sp.inner *= s[i];
-  return sp;
-}
 
 // Sorted, unique, non-negative dims; empty means all.
 std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t rank, const char* op) {
@@ -44,33 +33,34 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ra
 // Sum over one dimension, keeping it with size 1. No autograd.
 template <typename T>
 Tensor sum_dim_kernel(const Tensor& x, int64_t d) {
-  Split sp = split_at(x.shape(), d);
+  const Lines lines = lines_of(x.shape(), d);
   Shape out_shape = x.shape();
   out_shape[d] = 1;
   Tensor out = Tensor::zeros(out_shape, x.dtype());
   const T* px = x.data<T>();
   T* po = out.data<T>();
-  if (sp.inner == 1) {
+  if (lines.inner == 1) {
     // rows: accumulate each in double for accuracy
-    parallel_for(0, sp.outer, std::max<int64_t>(1, 32768 / std::max<int64_t>(sp.n, 1)), [&](int64_t lo, int64_t hi) {
+    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(lines.n, 1));
+    parallel_for(0, lines.outer, grain, [&](int64_t lo, int64_t hi) {
       for (int64_t o = lo; o < hi; ++o) {
         double acc = 0;
-        const T* row = px + o * sp.n;
-        for (int64_t k = 0; k < sp.n; ++k) acc += row[k];
+        const T* row = px + o * lines.n;
+        for (int64_t k = 0; k < lines.n; ++k) acc += row[k];
         po[o] = static_cast<T>(acc);
       }
     });
   } else {
     // columns: add whole rows of length inner (vectorises), parallel over outer and inner
-    parallel_for(0, sp.outer * sp.inner, 4096, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, lines.outer * lines.inner, 4096, [&](int64_t lo, int64_t hi) {
       // the range [lo, hi) of output elements, walked as (o, i) pieces
       int64_t e = lo;
       while (e < hi) {
-        int64_t o = e / sp.inner, i0 = e % sp.inner;
-        int64_t i1 = std::min(sp.inner, i0 + (hi - e));
-        T* dst = po + o * sp.inner;
-        for (int64_t k = 0; k < sp.n; ++k) {
-          const T* src = px + (o * sp.n + k) * sp.inner;
+        int64_t o = e / lines.inner, i0 = e % lines.inner;
+        int64_t i1 = std::min(lines.inner, i0 + (hi - e));
+        T* dst = po + o * lines.inner;
+        for (int64_t k = 0; k < lines.n; ++k) {
+          const T* src = px + (o * lines.n + k) * lines.inner;
           for (int64_t i = i0; i < i1; ++i) dst[i] += src[i];
         }
         e += i1 - i0;
@@ -162,27 +152,27 @@ namespace {
 // Max and its index over dimension d; results shaped [outer, inner].
 template <typename T>
 void max_kernel(const Tensor& x, int64_t d, Tensor& values, Tensor& indices) {
-  Split sp = split_at(x.shape(), d);
+  const Lines lines = lines_of(x.shape(), d);
   const T* px = x.data<T>();
   T* pv = values.data<T>();
   int64_t* pi = indices.data<int64_t>();
   // at least ~32k elements per thread: waking threads for a small max costs more than it saves
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(sp.n * sp.inner, 1));
-  parallel_for(0, sp.outer, grain, [&](int64_t lo, int64_t hi) {
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(lines.n * lines.inner, 1));
+  parallel_for(0, lines.outer, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t o = lo; o < hi; ++o) {
-      for (int64_t i = 0; i < sp.inner; ++i) {
-        T best = px[o * sp.n * sp.inner + i];
+      for (int64_t i = 0; i < lines.inner; ++i) {
+        T best = px[o * lines.n * lines.inner + i];
         int64_t best_k = 0;
-        for (int64_t k = 1; k < sp.n; ++k) {
-          T v = px[(o * sp.n + k) * sp.inner + i];
+        for (int64_t k = 1; k < lines.n; ++k) {
+          T v = px[(o * lines.n + k) * lines.inner + i];
           // NaN wins, so that a NaN shows up instead of hiding
           if (v > best || (std::isnan(v) && !std::isnan(best))) {
             best = v;
             best_k = k;
           }
         }
-        pv[o * sp.inner + i] = best;
-        pi[o * sp.inner + i] = best_k;
+        pv[o * lines.inner + i] = best;
+        pi[o * lines.inner + i] = best_k;
       }
     }
   });
@@ -204,16 +194,16 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   max_with_indices(x, d, keepdim, values, indices);
   Shape x_shape = x.shape();
   record(values, "max", {x}, [x_shape, d, indices](const Tensor& g) {
-    Split sp = split_at(x_shape, d);
+    const Lines lines = lines_of(x_shape, d);
     Tensor dx = Tensor::zeros(x_shape, g.dtype());
     dispatch_float(g.dtype(), "max", [&](auto tag) {
       using T = decltype(tag);
       const T* pg = g.data<T>();
       const int64_t* pi = indices.data<int64_t>();
       T* pd = dx.data<T>();
-      for (int64_t o = 0; o < sp.outer; ++o)
-        for (int64_t i = 0; i < sp.inner; ++i)
-          pd[(o * sp.n + pi[o * sp.inner + i]) * sp.inner + i] = pg[o * sp.inner + i];
+      for (int64_t o = 0; o < lines.outer; ++o)
+        for (int64_t i = 0; i < lines.inner; ++i)
+          pd[(o * lines.n + pi[o * lines.inner + i]) * lines.inner + i] = pg[o * lines.inner + i];
     });
     return std::vector<Tensor>{dx};
   });

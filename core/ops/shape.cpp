@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/ops.h"
+#include "core/ops/lines.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -125,9 +126,8 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
         " of size ", n, " in shape ", shape_str(x.shape()));
   Shape out_shape = x.shape();
   out_shape[d] = end - start;
-  int64_t inner = 1, outer = 1;
-  for (int64_t i = d + 1; i < x.dim(); ++i) inner *= x.shape()[i];
-  for (int64_t i = 0; i < d; ++i) outer *= x.shape()[i];
+  const Lines lines = lines_of(x.shape(), d);  // x as [outer, n, inner] around d
+  const int64_t inner = lines.inner, outer = lines.outer;
   Tensor out;
   if (outer == 1) {
     // A contiguous block: a view into the same storage.
@@ -163,9 +163,8 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
           shape_str(first.shape()), " outside dimension ", d);
     out_shape[d] += x.shape()[d];
   }
-  int64_t inner = 1, outer = 1;
-  for (int64_t i = d + 1; i < first.dim(); ++i) inner *= first.shape()[i];
-  for (int64_t i = 0; i < d; ++i) outer *= first.shape()[i];
+  const Lines lines = lines_of(first.shape(), d);  // each x as [outer, x's size along d, inner]
+  const int64_t inner = lines.inner, outer = lines.outer;
   Tensor out = Tensor::empty(out_shape, first.dtype());
   std::vector<int64_t> sizes;
   int64_t at = 0;

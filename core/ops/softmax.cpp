@@ -1,4 +1,5 @@
 // Softmax and log-softmax along one dimension.
+// The plain reference of this op, one loop nest to step through: core/ops/reference/softmax.cpp
 //
 //   softmax(x)_k     = exp(x_k - m) / S        m = max_j x_j,   S = sum_j exp(x_j - m)
 //   log_softmax(x)_k = x_k - m - log S
@@ -6,7 +7,7 @@
 // Subtracting the max changes nothing mathematically (it cancels) but keeps exp from overflowing:
 // the largest term becomes exp(0) = 1, so S is in [1, n].
 //
-// Shapes: x (any shape, y the same) is viewed as [outer, n, inner] around `dim`: outer is the
+// Shapes: x (any shape, y the same) is viewed as [outer, n, inner] around `dim` (core/ops/lines.h): outer is the
 // product of the sizes before dim, inner of those after. Each of the outer * inner "lines" of n
 // elements is normalised on its own; consecutive elements of a line are `inner` apart in memory.
 // The usual case, dim = -1, has inner = 1: the lines are the rows, and each row is handled in one
@@ -20,24 +21,12 @@
 
 #include "core/ops.h"
 #include "core/ops/fast_exp.h"
+#include "core/ops/lines.h"
 #include "core/parallel.h"
 
 namespace ember {
 
 namespace {
-
-// x viewed as [outer, n, inner] around dim d.
-struct Lines {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-
-Lines lines_of(const Shape& shape, int64_t d) {
-  Lines l;
-  for (int64_t i = 0; i < d; ++i) l.outer *= shape[i];
-  l.n = shape[d];
-  for (size_t i = d + 1; i < shape.size(); ++i) l.inner *= shape[i];
-  return l;
-}
 
 // Calls line(start) for every line, where start is the offset of the line's first element; lines
 // are split across threads. Line j (of outer * inner) is (o, i) = (j / inner, j % inner), and its
