@@ -91,6 +91,10 @@ Tensor crop(const Tensor& image, int64_t top, int64_t left, int64_t height, int6
 
 Tensor shift(const Tensor& image, int64_t dy, int64_t dx) {
   const Planes in = image_planes(image, "shift");
+  // A shift by the image's size or more leaves nothing of it, whatever its size: clamped to that,
+  // the result is the same and -dy cannot overflow (dy = INT64_MIN).
+  dy = std::clamp<int64_t>(dy, -in.height, in.height);
+  dx = std::clamp<int64_t>(dx, -in.width, in.width);
   // out[y][x] = image[y - dy][x - dx]: the window starts dy rows above the image.
   return crop(image, -dy, -dx, in.height, in.width);
 }
@@ -191,7 +195,11 @@ Tensor normalize(const Tensor& image, const std::vector<double>& mean, const std
 Tensor Normalize::operator()(const Tensor& image, Generator&) const { return normalize(image, mean, std); }
 
 Tensor RandomShift::operator()(const Tensor& image, Generator& gen) const {
-  check(max_shift >= 0, "RandomShift: max_shift must be >= 0, got ", max_shift);
+  const Planes in = image_planes(image, "RandomShift");
+  // Checked before max_shift + 1 is computed (it overflows at INT64_MAX). A shift by the image's
+  // size or more moves all of it out: such a max_shift would mostly give empty images.
+  check(max_shift >= 0 && max_shift < std::max(in.height, in.width), "RandomShift: max_shift must be from 0 to ",
+        std::max(in.height, in.width) - 1, " for images of ", in.height, "x", in.width, " pixels, got ", max_shift);
   return for_each_image(image, "RandomShift", [&](const Tensor& x) {
     const int64_t dy = gen.randint(-max_shift, max_shift + 1);
     const int64_t dx = gen.randint(-max_shift, max_shift + 1);

@@ -4,6 +4,7 @@
 #include "tests/test_util.h"
 
 #include <cmath>
+#include <limits>
 
 #include "datasets/transforms.h"
 
@@ -158,6 +159,22 @@ TEST(Transforms, NormalizePerChannel) {
                   }),
                   "normalize: 3 means and 3 stds for an image with 2 channels (shape [2, 1, 2])");
   EXPECT_CONTAINS(error_of([&] { normalize(x, {0.5}, {0}); }), "normalize: std must be positive");
+}
+
+// --max_shift near INT64_MAX overflowed max_shift + 1 (UBSan: signed overflow): now a range error.
+TEST(Transforms, HugeShiftsAreRangeErrorsOrEmptyImagesNeverOverflows) {
+  Generator gen(1);
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  EXPECT_CONTAINS(error_of([&] { RandomShift{huge}(nine(), gen); }),
+                  "RandomShift: max_shift must be from 0 to 2 for images of 3x3 pixels, got 9223372036854775807");
+  EXPECT_CONTAINS(error_of([&] { RandomShift{3}(nine(), gen); }), "max_shift must be from 0 to 2");
+  EXPECT_CONTAINS(error_of([&] { RandomShift{-1}(nine(), gen); }), "got -1");
+  EXPECT_EQ(RandomShift{2}(nine(), gen).shape(), (Shape{1, 3, 3}));
+  // shift() itself: moved out entirely, whatever the distance
+  const std::vector<float> zeros(9, 0.0f);
+  EXPECT_EQ(values(shift(nine(), std::numeric_limits<int64_t>::min(), huge)), zeros);
+  EXPECT_EQ(values(shift(nine(), huge, std::numeric_limits<int64_t>::min())), zeros);
+  EXPECT_EQ(values(shift(nine(), 3, 0)), zeros);
 }
 
 TEST(Transforms, RandomShiftDrawsPerImageAndComposeChains) {
