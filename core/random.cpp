@@ -78,6 +78,9 @@ std::array<uint64_t, 6> Generator::state() const {
 }
 
 void Generator::set_state(const std::array<uint64_t, 6>& st) {
+  check(st[0] != 0 || st[1] != 0 || st[2] != 0 || st[3] != 0,
+        "Generator::set_state: the four state words are all zero, a state xoshiro256** never leaves (it would "
+        "draw zeros forever); a state comes from Generator::state()");
   for (int i = 0; i < 4; ++i) s_[i] = st[i];
   has_spare_ = st[4] != 0;
   std::memcpy(&spare_normal_, &st[5], 8);

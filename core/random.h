@@ -22,6 +22,8 @@ class Generator {
 
   // The whole state (4 xoshiro words, has-spare flag, spare normal), for checkpoints: restoring it continues the exact same sequence.
   std::array<uint64_t, 6> state() const;
+  // Refuses a state whose four xoshiro words are all zero: from there it would give zeros forever
+  // (no seed leads to it, so it can only come from a damaged checkpoint).
   void set_state(const std::array<uint64_t, 6>& s);
 
  private:

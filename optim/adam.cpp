@@ -59,6 +59,19 @@ void Adam::check_group(const ParamGroup& group, size_t g) const {
   check(std::isfinite(eps) && eps >= 0, name(), ": param group ", g, ": eps must be >= 0, got ", eps);
 }
 
+// exp_avg_sq is a running mean of squares: a negative entry can only come from a damaged file, and
+// its square root would make the parameter NaN on the next step.
+void Adam::check_loaded_buffer(const std::string& key, const std::string& buffer, const Tensor& value) const {
+  if (buffer != "exp_avg_sq") return;
+  dispatch_float(value.dtype(), name().c_str(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* v = value.data<T>();
+    for (int64_t i = 0; i < value.numel(); ++i)
+      check(v[i] >= 0, name(), ": load_state_dict: \"", key, "\" holds ", static_cast<double>(v[i]), " at element ", i,
+            ": exp_avg_sq is a mean of squares and cannot be negative (the saved state is damaged)");
+  });
+}
+
 void Adam::update(const ParamGroup& group, Tensor& param, const Tensor& grad, ParamState& state) {
   const double lr = *group.lr, weight_decay = *group.weight_decay;
   const double beta1 = group.option("beta1"), beta2 = group.option("beta2"), eps = group.option("eps");

@@ -39,6 +39,7 @@ class Adam : public Optimizer {
   void update(const ParamGroup& group, Tensor& param, const Tensor& grad, ParamState& state) override;
   std::vector<std::string> buffer_names() const override { return {"exp_avg", "exp_avg_sq"}; }
   void check_group(const ParamGroup& group, size_t group_index) const override;
+  void check_loaded_buffer(const std::string& key, const std::string& buffer, const Tensor& value) const override;
 
  private:
   bool decoupled_weight_decay_;

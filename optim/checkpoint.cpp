@@ -51,6 +51,8 @@ CheckpointInfo read_info(const Metadata& metadata, const std::string& path) {
         kFormat, "\"");
   CheckpointInfo info;
   info.step = parse_number<int64_t>(metadata_value(metadata, "step", path), path, "step");
+  check(info.step >= 0, "load_checkpoint: '", path, "': metadata \"step\" = ", info.step,
+        " is negative (it counts optimizer steps)");
 
   // "rng_state": six unsigned integers separated by single spaces
   const std::string& rng = metadata_value(metadata, "rng_state", path);
@@ -63,6 +65,9 @@ CheckpointInfo read_info(const Metadata& metadata, const std::string& path) {
     info.rng_state[i] = parse_number<uint64_t>(rng.substr(pos, space - pos), path, "rng_state");
     pos = space + 1;
   }
+  check(info.rng_state[0] != 0 || info.rng_state[1] != 0 || info.rng_state[2] != 0 || info.rng_state[3] != 0,
+        "load_checkpoint: '", path, "': metadata \"rng_state\" = \"", rng,
+        "\" starts with four zero words, a generator state that draws zeros forever (the file is damaged)");
 
   for (const auto& [key, value] : metadata)
     if (!is_reserved_key(key)) info.extra[key] = value;
@@ -76,6 +81,15 @@ void split_tensors(const NamedTensors& all, NamedTensors& model, NamedTensors& o
     if (starts_with_optimizer(name)) optimizer.emplace_back(name.substr(prefix), t);
     else model.emplace_back(name, t);
   }
+}
+
+// A NaN or infinite weight in the file would make every later loss NaN: refuse it, naming it.
+void check_finite(const NamedTensors& loaded, const std::string& path) {
+  for (const auto& [name, t] : loaded)
+    if (const int64_t bad = first_non_finite(t); bad >= 0)
+      fail("load_checkpoint: '", path, "': tensor \"", name, "\" ", shape_str(t.shape()), " holds ",
+           t.reshape({-1}).slice(0, bad, bad + 1).item(), " at element ", bad,
+           ": a checkpoint's tensors must be finite (the file is damaged, or was saved after training diverged)");
 }
 
 void copy_into_model(const NamedTensors& model_state, const NamedTensors& loaded) {
@@ -128,6 +142,7 @@ CheckpointInfo load_checkpoint(const std::string& path, const NamedTensors& mode
   NamedTensors model_loaded, optimizer_loaded;
   split_tensors(file.tensors, model_loaded, optimizer_loaded);
   check_state_dict_compatible(model_state, model_loaded, /*strict=*/true, "load_checkpoint '" + path + "'");
+  check_finite(model_loaded, path);
 
   OptimizerState opt;
   opt.type = metadata_value(file.metadata, "optimizer.type", path);
@@ -136,7 +151,11 @@ CheckpointInfo load_checkpoint(const std::string& path, const NamedTensors& mode
   for (const auto& [key, value] : file.metadata)
     if (starts_with_optimizer(key) && key != "optimizer.type")
       opt.scalars[key.substr(prefix)] = parse_number<double>(value, path, key);
-  optimizer.load_state_dict(opt);  // checks everything before it changes anything
+  try {
+    optimizer.load_state_dict(opt);  // checks everything before it changes anything
+  } catch (const Error& e) {
+    fail("load_checkpoint: '", path, "': ", e.what());  // the same message, and which file
+  }
 
   copy_into_model(model_state, model_loaded);  // cannot fail: names, shapes and dtypes were checked
   return info;
@@ -148,6 +167,7 @@ CheckpointInfo load_model_from_checkpoint(const std::string& path, const NamedTe
   NamedTensors model_loaded, optimizer_loaded;
   split_tensors(file.tensors, model_loaded, optimizer_loaded);
   check_state_dict_compatible(model_state, model_loaded, /*strict=*/true, "load_checkpoint '" + path + "'");
+  check_finite(model_loaded, path);
   copy_into_model(model_state, model_loaded);
   return info;
 }

@@ -139,6 +139,9 @@ OptimizerState Optimizer::state_dict() const {
 
 namespace {
 
+// Step counts are saved as doubles; every whole number up to 2^53 has an exact double.
+constexpr double kLargestExactStep = 9007199254740992.0;  // 2^53
+
 // "state.12.exp_avg" with prefix "state." -> index 12, rest "exp_avg". False if it does not fit.
 bool split_indexed_name(const std::string& name, const std::string& prefix, int64_t& index, std::string& rest) {
   if (name.compare(0, prefix.size(), prefix) != 0) return false;
@@ -188,7 +191,10 @@ void Optimizer::load_state_dict(const OptimizerState& saved) {
       }
     } else if (split_indexed_name(key, "state.", index, rest) && rest == "step") {
       check(index < total, where, "\"", key, "\" is for parameter ", index, ", but the optimizer has ", total);
-      check(value >= 0 && value == std::floor(value), where, "\"", key, "\" must be a whole number, got ", value);
+      // A whole number that a double holds exactly (below 2^53): checked before the conversion to
+      // int64, which is undefined for inf, NaN or anything beyond 2^63.
+      check(value >= 0 && value <= kLargestExactStep && value == std::floor(value), where, "\"", key,
+            "\" must be a whole number from 0 to 2^53, got ", value);
       auto [g, k] = location[index];
       state[g][k].step = static_cast<int64_t>(value);
     } else {
@@ -220,6 +226,10 @@ void Optimizer::load_state_dict(const OptimizerState& saved) {
     check(state[g][k].step > 0, where, "\"", key, "\" has a buffer but no \"state.", index, ".step\"");
     Tensor copy = Tensor::empty(param.shape(), param.dtype());
     copy.copy_(t);  // our own memory: later steps must not write into the caller's tensors
+    if (const int64_t bad = first_non_finite(copy); bad >= 0)
+      fail(where, "\"", key, "\" holds ", copy.reshape({-1}).slice(0, bad, bad + 1).item(), " at element ", bad,
+           ": an optimizer state must be finite (the saved state is damaged)");
+    check_loaded_buffer(key, buffer, copy);
     state[g][k].buffers[buffer] = copy;
   }
 
@@ -229,7 +239,22 @@ void Optimizer::load_state_dict(const OptimizerState& saved) {
   state_ = std::move(state);
 }
 
+void Optimizer::check_loaded_buffer(const std::string&, const std::string&, const Tensor&) const {}
+
 // ---- helpers --------------------------------------------------------------------------------------
+
+int64_t first_non_finite(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype())) return -1;
+  int64_t found = -1;
+  dispatch_float(t.dtype(), "first_non_finite", [&](auto tag) {
+    using T = decltype(tag);
+    const T* values = t.data<T>();
+    const int64_t n = t.numel();
+    for (int64_t i = 0; i < n && found < 0; ++i)
+      if (!std::isfinite(values[i])) found = i;
+  });
+  return found;
+}
 
 std::vector<ParamGroup> param_groups_no_decay_for_1d(const NamedTensors& named_params, double weight_decay) {
   ParamGroup decay, no_decay;

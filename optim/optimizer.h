@@ -103,6 +103,9 @@ class Optimizer {
   virtual void update(const ParamGroup& group, Tensor& param, const Tensor& grad, ParamState& state) = 0;
   // The buffer names update() makes, so load_state_dict can refuse anything else.
   virtual std::vector<std::string> buffer_names() const = 0;
+  // Checks a buffer that load_state_dict is about to restore, beyond its shape and finiteness
+  // (Adam: exp_avg_sq is a mean of squares, never negative). `key` names it in the error.
+  virtual void check_loaded_buffer(const std::string& key, const std::string& buffer, const Tensor& value) const;
   // Checks one group's settings (e.g. 0 <= beta < 1), throwing an Error that names the optimizer
   // and the group. step() calls it for every group, so settings edited by hand are checked too.
   virtual void check_group(const ParamGroup& group, size_t group_index) const = 0;
@@ -115,6 +118,10 @@ class Optimizer {
   std::vector<ParamGroup> groups_;
   std::vector<std::vector<ParamState>> state_;  // [group][parameter in group]
 };
+
+// The flat index of the first NaN or infinite element of a float tensor, or -1 when all are finite
+// (and for tensors that are not float). Used to refuse damaged checkpoints.
+int64_t first_non_finite(const Tensor& t);
 
 // nanoGPT's split: weights with 2 or more dimensions (linear and conv weights, embeddings) get
 // weight decay; 1-D tensors (biases, LayerNorm/BatchNorm weights) and scalars get none.

@@ -2,10 +2,13 @@
 // gives the same bits as a run that never stopped.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/autograd.h"
@@ -194,6 +197,75 @@ TEST(Checkpoint, MismatchesChangeNothing) {
   msg = error_text([&] { load_checkpoint(dir + "/plain.safetensors", same.state(), sgd); });
   EXPECT_TRUE(contains(msg, "the metadata has no \"format\" (is this a checkpoint written by save_checkpoint?)"))
       << msg;
+}
+
+// A checkpoint edited by hand, or saved after training diverged: each damage is named, with the file.
+TEST(Checkpoint, DamagedValuesAreRefusedByName) {
+  std::string dir = scratch("damaged");
+  Regression m = init_regression(3);
+  auto opt = make_optimizer(m, 0.05);
+  Generator data(2);
+  train(m, *opt, data, 0, 3);
+  const std::string path = dir + "/c.safetensors";
+  save_checkpoint(path, m.state(), *opt, 3, data.state());
+  SafetensorsFile file = load_safetensors(path);
+
+  auto load_edited = [&](const NamedTensors& tensors, const Metadata& metadata) {
+    const std::string edited = dir + "/edited.safetensors";
+    save_safetensors(edited, tensors, metadata);
+    Regression fresh = init_regression(4);
+    auto fresh_opt = make_optimizer(fresh, 0.05);
+    const std::vector<float> before = fresh.w.to_vector<float>();
+    std::string msg = error_text([&] { load_checkpoint(edited, fresh.state(), *fresh_opt); });
+    EXPECT_EQ(fresh.w.to_vector<float>(), before) << "changed although refused: " << msg;
+    EXPECT_TRUE(contains(msg, "load_checkpoint: '" + edited + "'")) << msg;
+    const std::string model_msg = error_text([&] { load_model_from_checkpoint(edited, fresh.state()); });
+    return std::make_pair(msg, model_msg);
+  };
+  auto with_tensor = [&](const std::string& name, float value) {
+    NamedTensors tensors;
+    for (const auto& [key, t] : file.tensors) {
+      Tensor copy = t.clone();
+      if (key == name) copy.data<float>()[0] = value;
+      tensors.emplace_back(key, copy);
+    }
+    return tensors;
+  };
+  auto with_metadata = [&](const std::string& key, const std::string& value) {
+    Metadata metadata = file.metadata;
+    metadata[key] = value;
+    return metadata;
+  };
+
+  // NaN or infinite weights
+  auto [msg, model_msg] = load_edited(with_tensor("linear.weight", std::nanf("")), file.metadata);
+  EXPECT_TRUE(contains(msg, "tensor \"linear.weight\" [3, 1] holds nan at element 0: a checkpoint's tensors must be "
+                            "finite"))
+      << msg;
+  EXPECT_TRUE(contains(model_msg, "tensor \"linear.weight\" [3, 1] holds nan")) << model_msg;
+  std::tie(msg, model_msg) = load_edited(with_tensor("linear.bias", INFINITY), file.metadata);
+  EXPECT_TRUE(contains(msg, "tensor \"linear.bias\" [1] holds inf")) << msg;
+
+  // the optimizer's state: a negative mean of squares, a step no int64 holds
+  std::tie(msg, model_msg) = load_edited(with_tensor("optimizer.state.0.exp_avg_sq", -1.0f), file.metadata);
+  EXPECT_TRUE(contains(msg, "\"state.0.exp_avg_sq\" holds -1 at element 0: exp_avg_sq is a mean of squares")) << msg;
+  std::tie(msg, model_msg) = load_edited(file.tensors, with_metadata("optimizer.state.0.step", "inf"));
+  EXPECT_TRUE(contains(msg, "\"state.0.step\" must be a whole number from 0 to 2^53, got inf")) << msg;
+  std::tie(msg, model_msg) = load_edited(file.tensors, with_metadata("optimizer.state.0.step", "1e300"));
+  EXPECT_TRUE(contains(msg, "\"state.0.step\" must be a whole number from 0 to 2^53, got 1e+300")) << msg;
+
+  // metadata: a generator state of zeros (it would draw zeros forever), a negative step
+  std::tie(msg, model_msg) = load_edited(file.tensors, with_metadata("rng_state", "0 0 0 0 0 0"));
+  EXPECT_TRUE(contains(msg, "metadata \"rng_state\" = \"0 0 0 0 0 0\" starts with four zero words")) << msg;
+  std::tie(msg, model_msg) = load_edited(file.tensors, with_metadata("step", "-3"));
+  EXPECT_TRUE(contains(msg, "metadata \"step\" = -3 is negative")) << msg;
+  std::tie(msg, model_msg) = load_edited(file.tensors, with_metadata("step", "three"));
+  EXPECT_TRUE(contains(msg, "metadata \"step\" = \"three\" is not a valid number")) << msg;
+
+  // and the generator itself refuses the zero state
+  Generator gen(1);
+  msg = error_text([&] { gen.set_state({0, 0, 0, 0, 0, 0}); });
+  EXPECT_TRUE(contains(msg, "Generator::set_state: the four state words are all zero")) << msg;
 }
 
 TEST(Checkpoint, ReservedNames) {

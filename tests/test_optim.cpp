@@ -418,6 +418,56 @@ TEST(OptimState, LoadChecksEverythingAndChangesNothingOnError) {
   EXPECT_EQ(same.state(0).step, 2);
 }
 
+TEST(OptimState, LoadRefusesStepsThatAreNoWholeNumberBeforeConvertingThem) {
+  Tensor p = toy_param();
+  Adam adam({p});
+  run(adam, p, 2);
+  const OptimizerState good = adam.state_dict();
+  // inf, NaN, 1e300 and 2^63 do not fit in int64: converting them would be undefined behaviour
+  for (double step : {std::numeric_limits<double>::infinity(), std::nan(""), 1e300, 9223372036854775808.0, -1.0, 2.5}) {
+    OptimizerState bad = good;
+    bad.scalars["state.0.step"] = step;
+    Tensor q = toy_param();
+    Adam fresh({q});
+    const std::string msg = error_text([&] { fresh.load_state_dict(bad); });
+    EXPECT_TRUE(contains(msg, "adam: load_state_dict: \"state.0.step\" must be a whole number from 0 to 2^53, got "))
+        << step << ": " << msg;
+    EXPECT_EQ(fresh.state(0).step, 0);  // nothing changed
+  }
+}
+
+TEST(OptimState, LoadRefusesNonFiniteBuffersAndNegativeExpAvgSq) {
+  Tensor p = toy_param();
+  Adam adam({p});
+  run(adam, p, 2);
+  const OptimizerState good = adam.state_dict();
+  auto with_value = [&](const std::string& name, double value) {
+    OptimizerState bad = good;
+    for (auto& [key, t] : bad.tensors)
+      if (key == name) {
+        t = t.clone();
+        std::vector<double> values = t.to_vector<double>();
+        values[2] = value;
+        t = Tensor::from_vector(values, t.shape()).to(t.dtype());
+      }
+    return bad;
+  };
+  Tensor q = toy_param();
+  Adam fresh({q});
+  std::string msg = error_text([&] { fresh.load_state_dict(with_value("state.0.exp_avg", std::nan(""))); });
+  EXPECT_TRUE(contains(msg, "\"state.0.exp_avg\" holds nan at element 2: an optimizer state must be finite")) << msg;
+  msg = error_text(
+      [&] { fresh.load_state_dict(with_value("state.0.exp_avg_sq", -std::numeric_limits<double>::infinity())); });
+  EXPECT_TRUE(contains(msg, "\"state.0.exp_avg_sq\" holds -inf at element 2")) << msg;
+  msg = error_text([&] { fresh.load_state_dict(with_value("state.0.exp_avg_sq", -0.5)); });
+  EXPECT_TRUE(contains(msg, "adam: load_state_dict: \"state.0.exp_avg_sq\" holds -0.5 at element 2: exp_avg_sq is a "
+                            "mean of squares and cannot be negative"))
+      << msg;
+  EXPECT_EQ(fresh.state(0).step, 0);
+  fresh.load_state_dict(good);
+  EXPECT_EQ(fresh.state(0).step, 2);
+}
+
 // ---- learning-rate schedules -------------------------------------------------------------------------
 
 TEST(OptimSchedule, WarmupCosineAsNanoGPT) {
