@@ -177,6 +177,18 @@ def case_areas():
     return gt, dt
 
 
+def case_equal_iou():
+    # Two overlapping objects A [0, 10] and B [2, 12]; the first detection [1, 11] has the same IoU
+    # (90/110) with both and takes the later one, B; the second [2.5, 12.5] (IoU 0.6 with A, 0.905
+    # with B) is then left with A, found only up to t = 0.60. A third is a crowd-covered duplicate.
+    gt = {"images": image_list(1), "categories": categories([1]), "annotations": [
+        ann(1, 1, 1, [0, 0, 10, 10]), ann(2, 1, 1, [2, 0, 10, 10]), ann(3, 1, 1, [0, 50, 40, 40], crowd=1),
+    ]}
+    dt = [det(1, 1, [1, 0, 10, 10], 0.9), det(1, 1, [2.5, 0, 10, 10], 0.8), det(1, 1, [0, 50, 10, 10], 0.85),
+          det(1, 1, [5, 55, 10, 10], 0.85)]
+    return gt, dt
+
+
 def random_case(seed, n_images, n_cats, n_gt, n_dt):
     # Random boxes with one decimal, scores rounded to 2 decimals (many ties), about one in ten gts
     # a crowd, gt areas not always the box's; detections partly jittered copies of gts.
@@ -215,6 +227,7 @@ CASES = [
     ("image_without_gt", case_image_without_gt),
     ("max_dets", case_max_dets),
     ("areas", case_areas),
+    ("equal_iou", case_equal_iou),
     ("random_a", lambda: random_case(1, n_images=12, n_cats=3, n_gt=40, n_dt=110)),
     ("random_b", lambda: random_case(2, n_images=3, n_cats=2, n_gt=30, n_dt=130)),
 ]
