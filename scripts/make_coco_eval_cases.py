@@ -180,7 +180,8 @@ def case_areas():
 def case_equal_iou():
     # Two overlapping objects A [0, 10] and B [2, 12]; the first detection [1, 11] has the same IoU
     # (90/110) with both and takes the later one, B; the second [2.5, 12.5] (IoU 0.6 with A, 0.905
-    # with B) is then left with A, found only up to t = 0.60. A third is a crowd-covered duplicate.
+    # with B) is then left with A, found only up to t = 0.60. Two more, with equal scores, lie in a
+    # crowd region (ignored however many there are).
     gt = {"images": image_list(1), "categories": categories([1]), "annotations": [
         ann(1, 1, 1, [0, 0, 10, 10]), ann(2, 1, 1, [2, 0, 10, 10]), ann(3, 1, 1, [0, 50, 40, 40], crowd=1),
     ]}
