@@ -7,7 +7,7 @@
 
 #include "core/storage.h"
 #include "core/tensor.h"
-#include "test_util.h"
+#include "tests/test_util.h"
 
 // In the sanitizer build, let a refused allocation come back as nullptr (as it does without
 // AddressSanitizer) instead of ASan stopping the process.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <iostream>
 
 #include "core/error.h"
@@ -152,9 +153,11 @@ void Config::add_int(const std::string& name, int64_t default_value, const std::
   entry.default_text = value_text(entry);
 }
 
-void Config::add_float(const std::string& name, double default_value, const std::string& help) {
+void Config::add_float(const std::string& name, double default_value, const std::string& help,
+                       bool allow_non_finite) {
   Entry& entry = add_entry(name, Type::Float, help);
   entry.float_value = default_value;
+  entry.allow_non_finite = allow_non_finite;
   entry.default_text = value_text(entry);
 }
 
@@ -264,6 +267,9 @@ void Config::set(const std::string& name, const std::string& value_text,
       std::errc ec = parse_number(value_text, value);
       if (ec == std::errc::result_out_of_range) wrong("a number within double range");
       if (ec != std::errc()) wrong("a number");
+      // nan slips through every range check (all comparisons are false) and inf overflows the
+      // arithmetic after it: refused here, for every key that does not ask for them.
+      if (!std::isfinite(value) && !entry->allow_non_finite) wrong("a finite number (not nan or inf)");
       entry->float_value = value;
       break;
     }

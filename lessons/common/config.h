@@ -36,7 +36,10 @@ class Config {
 
   // Registering the keys a program understands. Names are identifiers (letters, digits, _).
   void add_int(const std::string& name, int64_t default_value, const std::string& help);
-  void add_float(const std::string& name, double default_value, const std::string& help);
+  // A float key takes finite numbers only (nan, inf and -inf are errors naming the key) unless
+  // allow_non_finite says the program gives them a meaning.
+  void add_float(const std::string& name, double default_value, const std::string& help,
+                 bool allow_non_finite = false);
   void add_bool(const std::string& name, bool default_value, const std::string& help);
   void add_string(const std::string& name, const std::string& default_value,
                   const std::string& help);
@@ -82,6 +85,7 @@ class Config {
     // The current value lives in the field that matches `type`.
     int64_t int_value = 0;
     double float_value = 0.0;
+    bool allow_non_finite = false;  // Float: nan and inf accepted
     bool bool_value = false;
     std::string string_value;
     std::string default_text;  // the default as config text, for help_text()
