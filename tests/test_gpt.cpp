@@ -17,7 +17,7 @@
 #include "core/random.h"
 #include "layers/gpt.h"
 #include "layers/gradcheck_module.h"
-#include "lessons/chargpt/chargpt.h"
+#include "lessons/chargpt/lesson.h"
 #include "lessons/common/config.h"
 #include "test_util.h"
 
@@ -372,7 +372,7 @@ TEST_F(GPTTest, ErrorsNameTheLayerAndTheShapes) {
 
 TEST(ChargptConfig, CourseFileParsesWithTheLessonsKeys) {
   Config cfg;
-  chargpt::add_keys(cfg);
+  chargpt::add_settings(cfg);
   cfg.load_file(std::string(EMBER_SOURCE_DIR) + "/lessons/chargpt/configs/train_hca.conf");
   EXPECT_EQ(cfg.get_string("dataset"), "hca");
   EXPECT_EQ(cfg.get_int("gradient_accumulation_steps"), 1);
@@ -414,7 +414,7 @@ TEST(ChargptConfig, CourseFileParsesWithTheLessonsKeys) {
 
 TEST(ChargptConfig, CpuFileAndOverrides) {
   Config cfg;
-  chargpt::add_keys(cfg);
+  chargpt::add_settings(cfg);
   ASSERT_TRUE(cfg.apply_args({"--config=" + std::string(EMBER_SOURCE_DIR) + "/lessons/chargpt/configs/cpu.conf",
                               "--n_layer=2", "--sample", "--start=Der kom en soldat"}));
   EXPECT_EQ(cfg.get_int("n_layer"), 2);  // the command line wins over the file

@@ -1,7 +1,8 @@
 // The chargpt lesson end to end, on a small text written by the test: the loss falls, the files
 // appear, resuming equals never stopping (bit for bit), sampling is deterministic, and the errors
 // a student meets (a character the model never saw, a missing dataset, invalid UTF-8, a misspelt
-// key) say what is wrong.
+// key, a setting out of its range, a model too large for the machine, a text with another
+// vocabulary than the checkpoint's, a learning rate that makes the loss NaN) say what is wrong.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,9 +14,10 @@
 
 #include "core/safetensors.h"
 #include "datasets/text.h"
-#include "lessons/chargpt/chargpt.h"
+#include "lessons/chargpt/lesson.h"
 #include "lessons/common/config.h"
-#include "lessons/common/fs.h"
+#include "lessons/common/run_lock.h"
+#include "core/fs.h"
 
 #ifndef EMBER_TEST_TMP
 #define EMBER_TEST_TMP "/tmp/ember_test_tmp"
@@ -59,7 +61,7 @@ std::string write_corpus(const std::string& dir) {
 // split across threads anyway, and ctest runs two test programs at once on a 2-core machine).
 Config tiny_settings(const std::string& dir, const std::string& data, std::vector<std::string> extra = {}) {
   Config cfg;
-  chargpt::add_keys(cfg);
+  chargpt::add_settings(cfg);
   std::vector<std::string> args = {"--data=" + data, "--out_dir=" + dir + "/run", "--n_layer=1", "--n_head=2",
                                    "--n_embd=16", "--block_size=16", "--batch_size=8", "--eval_iters=4",
                                    "--log_interval=10", "--learning_rate=1e-2", "--warmup_iters=5",
@@ -213,7 +215,7 @@ TEST(LessonChargpt, SamplingIsDeterministicAndRejectsUnknownCharacters) {
 TEST(LessonChargpt, MissingDatasetSaysWhereToPutItAndUsesTheDefaultCorpus) {
   if (!std::filesystem::is_directory(kFortunesDir)) GTEST_SKIP() << "the Debian package 'fortunes' is not installed";
   Config cfg;
-  chargpt::add_keys(cfg);
+  chargpt::add_settings(cfg);
   cfg.set("dataset", "'no_such_dataset_here'");
   std::ostringstream log;
   chargpt::Corpus corpus = chargpt::load_training_text(cfg, log);
@@ -246,4 +248,174 @@ TEST(LessonChargpt, ProgramErrors) {
   out.str("");
   EXPECT_EQ(chargpt::run({"--help"}, out, err), 0);
   EXPECT_TRUE(contains(out.str(), "temperature")) << out.str();
+}
+
+// ---- bad input: settings out of range, a model too large, another vocabulary, a diverging loss ----
+
+TEST(LessonChargpt, SettingsOutOfRangeNameTheKeyAndTheRange) {
+  const std::string dir = fresh_dir("ranges");
+  const std::string data = write_corpus(dir);
+  // {argument, what the error must say}
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--num_samples=-1", "--num_samples must be at least 1, got -1"},
+      {"--num_samples=0", "--num_samples must be at least 1"},
+      {"--max_new_tokens=0", "--max_new_tokens must be at least 1"},
+      {"--n_layer=0", "--n_layer must be at least 1"},
+      {"--n_head=-2", "--n_head must be at least 1"},
+      {"--n_embd=0", "--n_embd must be at least 1"},
+      {"--n_embd=100", "--n_embd (100) must be a multiple of --n_head (3)"},
+      {"--block_size=0", "--block_size must be at least 1"},
+      {"--batch_size=-5", "--batch_size must be at least 1, got -5"},
+      {"--gradient_accumulation_steps=0", "--gradient_accumulation_steps must be at least 1"},
+      {"--max_iters=-1", "--max_iters must be at least 0"},
+      {"--eval_interval=0", "--eval_interval must be at least 1"},
+      {"--eval_iters=0", "--eval_iters must be at least 1"},
+      {"--log_interval=0", "--log_interval must be at least 1"},
+      {"--warmup_iters=-1", "--warmup_iters must be at least 0"},
+      {"--lr_decay_iters=-1", "--lr_decay_iters must be at least 0"},
+      {"--threads=-1", "--threads must be in [0, 1024]"},
+      {"--top_k=-1", "--top_k must be at least 0"},
+      {"--temperature=0", "--temperature must be in (0, inf)"},
+      {"--temperature=-1", "--temperature must be in (0, inf), got -1"},
+      {"--dropout=1", "--dropout must be in [0, 1), got 1"},
+      {"--dropout=-0.1", "--dropout must be in [0, 1)"},
+      {"--learning_rate=0", "--learning_rate must be in (0, inf), got 0"},
+      {"--min_lr=-1e-4", "--min_lr must be in [0, inf)"},
+      {"--weight_decay=-0.1", "--weight_decay must be in [0, inf)"},
+      {"--beta1=1", "--beta1 must be in [0, 1)"},
+      {"--beta2=1.5", "--beta2 must be in [0, 1)"},
+      {"--grad_clip=-1", "--grad_clip must be in [0, inf)"},
+      {"--init_from=checkpoint", "--init_from must be 'scratch' or 'resume'"},
+  };
+  for (const auto& [arg, expected] : cases) {
+    // training: refused before any file is read or written
+    std::ostringstream out, err;
+    EXPECT_EQ(chargpt::run({"--data=" + data, "--out_dir=" + dir + "/run", arg}, out, err), 1) << arg;
+    EXPECT_TRUE(contains(err.str(), expected)) << arg << ": " << err.str();
+    EXPECT_FALSE(std::filesystem::exists(dir + "/run")) << arg;
+    // sampling: refused before looking for a checkpoint, and nothing printed
+    std::ostringstream sample_out, sample_err;
+    EXPECT_EQ(chargpt::run({"--sample", "--out_dir=" + dir + "/nothing", arg}, sample_out, sample_err), 1) << arg;
+    EXPECT_TRUE(contains(sample_err.str(), expected)) << arg << ": " << sample_err.str();
+    EXPECT_EQ(sample_out.str(), "") << arg;
+  }
+}
+
+TEST(LessonChargpt, ModelTooLargeForTheMachineIsRefusedUpFront) {
+  const std::string dir = fresh_dir("too_large");
+  const std::string data = write_corpus(dir);
+  // {arguments, the key the error must name}
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--n_layer=1000000"}, "--n_layer=1000000 (default 3) is too large"},
+      {{"--n_embd=1000000", "--n_head=4"}, "--n_embd=1000000 (default 192) is too large"},
+      {{"--batch_size=100000000"}, "--batch_size=100000000 (default 64) is too large"},
+      {{"--block_size=1000000"}, "--block_size=1000000 (default 256) is too large"},
+  };
+  for (const auto& [extra, expected] : cases) {
+    std::vector<std::string> args = {"--data=" + data, "--out_dir=" + dir + "/run", "--threads=1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::ostringstream out, err;
+    EXPECT_EQ(chargpt::run(args, out, err), 1) << extra[0];
+    EXPECT_TRUE(contains(err.str(), expected)) << err.str();
+    EXPECT_TRUE(contains(err.str(), "more than this machine's")) << err.str();
+    EXPECT_FALSE(std::filesystem::exists(dir + "/run")) << extra[0];  // nothing written, nothing allocated
+  }
+  // --n_embd=1000000 with the default 3 heads is refused as well (it does not split into 3 heads)
+  std::ostringstream out, err;
+  EXPECT_EQ(chargpt::run({"--data=" + data, "--out_dir=" + dir + "/run", "--n_embd=1000000"}, out, err), 1);
+  EXPECT_TRUE(contains(err.str(), "--n_embd (1000000)")) << err.str();
+
+  // the estimate's parameters are the model's (an upper bound within 1%), 16 bytes each
+  Config cfg = tiny_settings(dir, data, {"--bias=True"});
+  Generator gen(0);
+  const int64_t vocab_size = 40;
+  GPT model(chargpt::model_config(cfg, vocab_size), &gen);
+  const double params = static_cast<double>(model.num_parameters(/*trainable_only=*/true));
+  const chargpt::MemoryEstimate estimate = chargpt::estimate_memory(cfg, vocab_size);
+  EXPECT_GE(estimate.parameter_bytes, 16 * params);
+  EXPECT_LE(estimate.parameter_bytes, 16 * params * 1.01);
+  EXPECT_GT(estimate.activation_bytes, 4.0 * 8 * 16 * 16);  // at least B x T x C floats
+}
+
+TEST(LessonChargpt, CheckpointCarriesItsVocabulary) {
+  const std::string dir = fresh_dir("vocab");
+  const std::string data = write_corpus(dir);
+  std::ostringstream log;
+  chargpt::train(tiny_settings(dir, data, {"--max_iters=20", "--eval_interval=20", "--dropout=0"}), log);
+  const std::string run = dir + "/run";
+  const Vocab vocab = TextDataset(read_file(data)).vocab();
+  EXPECT_EQ(load_safetensors(run + "/ckpt.safetensors").metadata.at("vocab"), encode_utf8(vocab.chars()));
+
+  auto sample_once = [&] {
+    Config cfg = tiny_settings(dir, data, {"--sample", "--num_samples=2", "--max_new_tokens=30", "--seed=3",
+                                           "--start=der kom en soldat"});
+    std::ostringstream out;
+    return chargpt::sample(cfg, out);
+  };
+  const std::vector<std::string> before = sample_once();
+
+  // vocab.txt replaced by as many other characters: sampling still decodes with the checkpoint's own
+  std::u32string other;
+  for (int64_t i = 0; i < vocab.size(); ++i) other += static_cast<char32_t>(0x100 + i);
+  Vocab(other).save(run + "/vocab.txt");
+  EXPECT_EQ(sample_once(), before);
+
+  // resuming on a text of the same size but another character ('Q' for 'å'): an error naming both
+  const std::string original = read_file(data);
+  std::string changed;
+  for (size_t i = 0; i < original.size(); ++i) {
+    const bool a_ring = original.compare(i, 2, "\xC3\xA5") == 0;  // 'å' in UTF-8
+    changed += a_ring ? 'Q' : original[i];
+    i += a_ring ? 1 : 0;
+  }
+  const std::string changed_path = dir + "/changed.txt";
+  std::ofstream(changed_path, std::ios::binary) << changed;
+  ASSERT_EQ(TextDataset(changed).vocab().size(), vocab.size());
+  std::string msg = error_of([&] {
+    chargpt::train(tiny_settings(dir, changed_path, {"--max_iters=30", "--init_from=resume"}), log);
+  });
+  EXPECT_TRUE(contains(msg, run + "/ckpt.safetensors")) << msg;
+  EXPECT_TRUE(contains(msg, changed_path)) << msg;
+  EXPECT_TRUE(contains(msg, "only in the text: 'Q' (U+0051)")) << msg;
+  EXPECT_TRUE(contains(msg, "only in the checkpoint: " + describe_char(U'å'))) << msg;
+}
+
+TEST(LessonChargpt, DivergingLossStopsWithAClearMessage) {
+  const std::string dir = fresh_dir("diverges");
+  const std::string data = write_corpus(dir);
+  std::ostringstream log;
+  const std::string msg = error_of([&] {
+    chargpt::train(tiny_settings(dir, data, {"--max_iters=20", "--eval_interval=100", "--learning_rate=1e300"}), log);
+  });
+  // iteration 1 still had a finite loss (the weights were the initial ones); its update broke them
+  EXPECT_TRUE(contains(msg, "chargpt: the loss became ")) << msg;
+  EXPECT_TRUE(contains(msg, " at step 2; the last finite loss was ")) << msg;
+  EXPECT_TRUE(contains(msg, "(step 1)")) << msg;
+  EXPECT_TRUE(contains(msg, "try a smaller --learning_rate")) << msg;
+  // the checkpoint of the last evaluation (iteration 0) is still there, untouched
+  EXPECT_EQ(load_safetensors(dir + "/run/ckpt.safetensors").metadata.at("step"), "0");
+
+  // through the program: exit code 1 and the message on the error stream
+  std::ostringstream out, err;
+  EXPECT_EQ(chargpt::run({"--data=" + data, "--out_dir=" + dir + "/run2", "--n_layer=1", "--n_head=2", "--n_embd=16",
+                          "--block_size=16", "--batch_size=8", "--eval_iters=2", "--max_iters=10",
+                          "--learning_rate=1e300", "--threads=1"},
+                         out, err),
+            1);
+  EXPECT_TRUE(contains(err.str(), "try a smaller --learning_rate")) << err.str();
+}
+
+TEST(LessonChargpt, OneRunAtATimeInARunFolder) {
+  const std::string dir = fresh_dir("locked");
+  const std::string data = write_corpus(dir);
+  make_dirs(dir + "/run");
+  std::ostringstream log;
+  {
+    RunLock other(dir + "/run", "another chargpt");  // as if a second program were training there
+    const std::string msg = error_of([&] { chargpt::train(tiny_settings(dir, data, {"--max_iters=2"}), log); });
+    EXPECT_TRUE(contains(msg, "another run is using the folder " + dir + "/run")) << msg;
+    EXPECT_FALSE(file_exists(dir + "/run/vocab.txt"));  // stopped before writing anything
+  }
+  // once the other run has ended, training there works
+  EXPECT_EQ(chargpt::train(tiny_settings(dir, data, {"--max_iters=2", "--eval_interval=2"}), log).iters, 2);
 }
