@@ -3,6 +3,8 @@
 // BatchNorm).
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -12,15 +14,6 @@
 #include "layers/layers.h"
 
 using namespace ember;
-
-namespace {
-
-void expect_all_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
-
-}  // namespace
 
 TEST(LayersValues, LinearMatchesNaiveLoop) {
   Generator gen(1);

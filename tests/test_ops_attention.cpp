@@ -38,20 +38,6 @@ Tensor eye_heads(int64_t B, int64_t H, int64_t T, DType dtype) {
   return Tensor::from_vector(e, {B, H, T, T}).to(dtype);
 }
 
-void expect_near(const std::vector<double>& a, const std::vector<double>& b, double tol, const char* what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::abs(a[i] - b[i]) > worst) worst = std::abs(a[i] - b[i]), at = i;
-  EXPECT_LE(worst, tol) << what << ": element " << at << " is " << a[at] << ", expected " << b[at];
-}
-
-struct ThreadCountGuard {
-  int saved = get_num_threads();
-  ~ThreadCountGuard() { set_num_threads(saved); }
-};
-
 // Output and the gradients of q, k, v for a given upstream gradient, from either the fused op
 // (with a fresh Generator(seed)) or the composed reference.
 struct Result {
@@ -69,10 +55,10 @@ Result run_with_grads(const Tensor& q0, const Tensor& k0, const Tensor& v0, cons
 }
 
 void expect_results_near(const Result& a, const Result& b, double tol) {
-  expect_near(a.out, b.out, tol, "output");
-  expect_near(a.dq, b.dq, tol, "dq");
-  expect_near(a.dk, b.dk, tol, "dk");
-  expect_near(a.dv, b.dv, tol, "dv");
+  expect_all_near(a.out, b.out, tol, "output");
+  expect_all_near(a.dq, b.dq, tol, "dq");
+  expect_all_near(a.dk, b.dk, tol, "dk");
+  expect_all_near(a.dv, b.dv, tol, "dv");
 }
 
 }  // namespace
@@ -281,7 +267,7 @@ TEST(Attention, SameSeedSameResultDifferentSeedDifferent) {
 }
 
 TEST(Attention, SameBitsOnOneAndTwoThreads) {
-  ThreadCountGuard restore;
+  ThreadsGuard restore;
   Generator gen(12);
   // 5 heads: an uneven split over two threads; T = 100: four causal row blocks
   Tensor q = Tensor::randn({1, 5, 100, 16}, &gen), k = Tensor::randn({1, 5, 100, 16}, &gen),
@@ -407,8 +393,8 @@ TEST(SelfAttention, EqualsSplittingTheHeadsWithGradients) {
         return self_attention_with_copies(x, H, causal, 0.0, false, nullptr);
       });
       SCOPED_TRACE(std::string(causal ? "causal" : "not causal") + ", T = " + std::to_string(T));
-      expect_near(packed.first, copies.first, 1e-12, "output");
-      expect_near(packed.second, copies.second, 1e-12, "d qkv");
+      expect_all_near(packed.first, copies.first, 1e-12, "output");
+      expect_all_near(packed.second, copies.second, 1e-12, "d qkv");
     }
   }
 }
@@ -424,8 +410,8 @@ TEST(SelfAttention, DropoutEqualsSplittingTheHeadsWithTheSameSeed) {
   auto copies = out_and_grad(qkv, g, [&](const Tensor& x) {
     return self_attention_with_copies(x, H, true, 0.3, true, &g2);
   });
-  expect_near(packed.first, copies.first, 1e-12, "output");
-  expect_near(packed.second, copies.second, 1e-12, "d qkv");
+  expect_all_near(packed.first, copies.first, 1e-12, "output");
+  expect_all_near(packed.second, copies.second, 1e-12, "d qkv");
   int64_t zeros = 0;  // and dropout really dropped something: some outputs differ from p = 0
   Generator g3(5);
   std::vector<double> no_dropout = self_attention(qkv, H, true, 0.0, true, &g3).to_vector<double>();
@@ -462,7 +448,7 @@ TEST(SelfAttention, Float32MatchesFloat64AndSameBitsOnOneAndTwoThreads) {
     else EXPECT_EQ(y, first);
   }
   std::vector<double> y32 = self_attention(qkv64.to(DType::Float32), 4, true).to_vector<double>();
-  expect_near(y32, ref, 1e-5, "float32 against float64");
+  expect_all_near(y32, ref, 1e-5, "float32 against float64");
 }
 
 TEST(SelfAttention, EmptyAndErrors) {

@@ -55,11 +55,6 @@ std::vector<double> naive_binary(const Tensor& a, const Tensor& b, const Shape& 
   return out;
 }
 
-void expect_near_all(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], tol) << "at flat index " << i;
-}
-
 struct NamedOp {
   const char* name;
   std::function<Tensor(const Tensor&, const Tensor&)> engine;
@@ -118,7 +113,7 @@ TEST(OpsBinary, KnownValuesWithBroadcasting) {
       EXPECT_EQ(y64.to_vector<double>(), want);
       Tensor y32 = op.engine(a.to(DType::Float32), b.to(DType::Float32));
       EXPECT_EQ(y32.dtype(), DType::Float32);
-      expect_near_all(y32.to_vector<double>(), want, 1e-5);
+      expect_all_near(y32.to_vector<double>(), want, 1e-5);
     }
   }
 }
@@ -283,8 +278,8 @@ TEST(OpsBinary, SameResultOnOneAndTwoThreads) {
   // and the threaded general path matches the naive loop
   Tensor y = a - row;
   std::vector<double> want = naive_binary(a, row, a.shape(), [](double x, double z) { return x - z; });
-  expect_near_all(y.to_vector<double>(), want, 1e-6);
+  expect_all_near(y.to_vector<double>(), want, 1e-6);
   Tensor z = row.reshape({1, 64}) + col;
   want = naive_binary(row.reshape({1, 64}), col, z.shape(), [](double x, double w) { return x + w; });
-  expect_near_all(z.to_vector<double>(), want, 1e-6);
+  expect_all_near(z.to_vector<double>(), want, 1e-6);
 }

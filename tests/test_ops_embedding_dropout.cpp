@@ -16,17 +16,6 @@ using namespace ember;
 
 namespace {
 
-#define EXPECT_ERROR(call, text)                                                                   \
-  do {                                                                                             \
-    std::string msg_ = error_of([&] { call; });                                                    \
-    EXPECT_NE(msg_.find(text), std::string::npos) << "expected \"" << (text) << "\" in: " << msg_; \
-  } while (0)
-
-struct ThreadCountGuard {
-  int saved = get_num_threads();
-  ~ThreadCountGuard() { set_num_threads(saved); }
-};
-
 }  // namespace
 
 // ---- embedding -----------------------------------------------------------------------------------
@@ -63,7 +52,7 @@ TEST(Embedding, Gradcheck) {
 }
 
 TEST(Embedding, BackwardSameBitsForAnyThreadCount) {
-  ThreadCountGuard guard;
+  ThreadsGuard guard;
   Generator gen(2);
   Tensor weight = Tensor::randn({50, 256}, &gen);  // 256 columns: split between threads
   Tensor ids = Tensor::randint(0, 50, {8, 64}, &gen);
@@ -108,7 +97,7 @@ TEST(Dropout, SameSeedSameMask) {
 }
 
 TEST(Dropout, SameMaskForAnyThreadCount) {
-  ThreadCountGuard guard;
+  ThreadsGuard guard;
   Tensor x = Tensor::ones({200000});
   std::vector<float> first;
   for (int threads : {1, 2}) {

@@ -2,6 +2,8 @@
 // deterministic parameter gradients, and error messages.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <string>
 
@@ -24,17 +26,6 @@ Tensor layer_norm_composed(const Tensor& x, const Tensor& w, const Tensor& b, do
   if (b.defined()) y = y + b;
   return y;
 }
-
-void expect_near(const std::vector<double>& a, const std::vector<double>& b, double tol) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << "element " << i;
-}
-
-// Restores the thread count a test changed.
-struct ThreadCountGuard {
-  int saved = get_num_threads();
-  ~ThreadCountGuard() { set_num_threads(saved); }
-};
 
 }  // namespace
 
@@ -72,7 +63,7 @@ TEST(LayerNorm, MatchesNaiveLoopOn3DInput) {
     for (int64_t j = 0; j < D; ++j) v += (xv[r * D + j] - m) * (xv[r * D + j] - m) / D;
     for (int64_t j = 0; j < D; ++j) want[r * D + j] = (xv[r * D + j] - m) / std::sqrt(v + 1e-5) * wv[j] + bv[j];
   }
-  expect_near(got, want, 1e-12);
+  expect_all_near(got, want, 1e-12);
 }
 
 TEST(LayerNorm, LargeMeanKeepsPrecisionInFloat32) {
@@ -129,7 +120,7 @@ TEST(LayerNorm, GradientsMatchComposedOps) {
                                             w.grad().to_vector<double>(), b.grad().to_vector<double>()};
   };
   auto fused = run(true), composed = run(false);
-  for (size_t i = 0; i < fused.size(); ++i) expect_near(fused[i], composed[i], 1e-10);
+  for (size_t i = 0; i < fused.size(); ++i) expect_all_near(fused[i], composed[i], 1e-10);
 }
 
 TEST(LayerNorm, InputWithoutGradStillGivesParameterGradients) {
@@ -146,7 +137,7 @@ TEST(LayerNorm, InputWithoutGradStillGivesParameterGradients) {
 }
 
 TEST(LayerNorm, SameBitsOnOneAndTwoThreads) {
-  ThreadCountGuard restore;
+  ThreadsGuard restore;
   Generator gen(7);
   Tensor x0 = Tensor::randn({500, 64}, &gen), w0 = Tensor::randn({64}, &gen), b0 = Tensor::randn({64}, &gen);
   Tensor gy = Tensor::randn({500, 64}, &gen);

@@ -69,11 +69,6 @@ std::vector<double> naive_matmul(const Tensor& a, const Tensor& b, Shape* out_sh
   return out;
 }
 
-void expect_near_all(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], tol) << "at flat index " << i;
-}
-
 // Operand shapes covering every path of matmul: plain 2-D, a shared 2-D weight (folded into one
 // GEMM), equal batches, broadcast batches on either or both sides, M = 1 or N = 1, many small
 // matrices (one per thread) and a few large ones (one threaded GEMM each).
@@ -100,10 +95,10 @@ TEST(OpsMatmul, KnownValuesEveryPath) {
     std::vector<double> want = naive_matmul(a, b, &want_shape);
     Tensor y = matmul(a, b);
     EXPECT_EQ(y.shape(), want_shape);
-    expect_near_all(y.to_vector<double>(), want, 1e-12);
+    expect_all_near(y.to_vector<double>(), want, 1e-12);
     Tensor y32 = a.to(DType::Float32).matmul(b.to(DType::Float32));
     EXPECT_EQ(y32.dtype(), DType::Float32);
-    expect_near_all(y32.to_vector<double>(), want, 1e-4);
+    expect_all_near(y32.to_vector<double>(), want, 1e-4);
   }
 }
 
@@ -121,7 +116,7 @@ TEST(OpsMatmul, LargeBatchedMatricesUseThreadedGemm) {
   std::vector<double> want = naive_matmul(a, b, &want_shape);
   Tensor y = matmul(a, b);
   EXPECT_EQ(y.shape(), want_shape);
-  expect_near_all(y.to_vector<double>(), want, 1e-10);
+  expect_all_near(y.to_vector<double>(), want, 1e-10);
 }
 
 TEST(OpsMatmul, GradcheckEveryPath) {
@@ -233,19 +228,19 @@ TEST(OpsLinear, KnownValues) {
     }
   Tensor y = linear(x, w, b);
   EXPECT_EQ(y.shape(), (Shape{5, 3}));
-  expect_near_all(y.to_vector<double>(), want, 1e-12);
-  expect_near_all(linear(x, w).to_vector<double>(), want_no_bias, 1e-12);
+  expect_all_near(y.to_vector<double>(), want, 1e-12);
+  expect_all_near(linear(x, w).to_vector<double>(), want_no_bias, 1e-12);
   // float32
-  expect_near_all(linear(x.to(DType::Float32), w.to(DType::Float32), b.to(DType::Float32)).to_vector<double>(), want, 1e-5);
+  expect_all_near(linear(x.to(DType::Float32), w.to(DType::Float32), b.to(DType::Float32)).to_vector<double>(), want, 1e-5);
   // a 3-D input is a batch of rows; a 1-D input is one row
   Tensor y3 = linear(x.reshape({1, 5, 7}), w, b);
   EXPECT_EQ(y3.shape(), (Shape{1, 5, 3}));
-  expect_near_all(y3.to_vector<double>(), want, 1e-12);
+  expect_all_near(y3.to_vector<double>(), want, 1e-12);
   Tensor y1 = linear(x.slice(0, 2, 3).reshape({7}), w, b);
   EXPECT_EQ(y1.shape(), (Shape{3}));
-  expect_near_all(y1.to_vector<double>(), std::vector<double>(want.begin() + 6, want.begin() + 9), 1e-12);
+  expect_all_near(y1.to_vector<double>(), std::vector<double>(want.begin() + 6, want.begin() + 9), 1e-12);
   // the same as matmul with the transposed weight, plus the bias
-  expect_near_all(linear(x, w, b).to_vector<double>(), (matmul(x, w.transpose(0, 1)) + b).to_vector<double>(), 1e-12);
+  expect_all_near(linear(x, w, b).to_vector<double>(), (matmul(x, w.transpose(0, 1)) + b).to_vector<double>(), 1e-12);
 }
 
 TEST(OpsLinear, Gradcheck) {

@@ -19,18 +19,6 @@ using namespace ember;
 
 namespace {
 
-#define EXPECT_ERROR(call, text)                                                                   \
-  do {                                                                                             \
-    std::string msg_ = error_of([&] { call; });                                                    \
-    EXPECT_NE(msg_.find(text), std::string::npos) << "expected \"" << (text) << "\" in: " << msg_; \
-  } while (0)
-
-// Restores the thread count when a test that changes it ends (or fails).
-struct ThreadCountGuard {
-  int saved = get_num_threads();
-  ~ThreadCountGuard() { set_num_threads(saved); }
-};
-
 // Softmax along dim d of a float64 tensor, by the definition (no max subtraction), with plain
 // index arithmetic: the reference the op is compared with.
 std::vector<double> naive_softmax(const Tensor& x, int64_t d, bool log) {
@@ -49,11 +37,6 @@ std::vector<double> naive_softmax(const Tensor& x, int64_t d, bool log) {
       }
     }
   return out;
-}
-
-void expect_all_near(const std::vector<double>& a, const std::vector<double>& b, double tol) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << "element " << i;
 }
 
 }  // namespace
@@ -126,7 +109,7 @@ TEST(Softmax, GradcheckAlongEveryDim) {
 }
 
 TEST(Softmax, ManyRowsInParallelMatchOneThread) {
-  ThreadCountGuard guard;
+  ThreadsGuard guard;
   Generator gen(3);
   Tensor x = Tensor::randn({300, 129}, &gen);
   set_num_threads(1);
@@ -267,7 +250,7 @@ TEST(CrossEntropy, Gradcheck) {
 }
 
 TEST(CrossEntropy, SameBitsForAnyThreadCount) {
-  ThreadCountGuard guard;
+  ThreadsGuard guard;
   Generator gen(7);
   Tensor logits = Tensor::randn({512, 37}, &gen);
   Tensor target = Tensor::randint(0, 37, {512}, &gen);

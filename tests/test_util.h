@@ -2,8 +2,12 @@
 // Small helpers shared by the op tests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -37,12 +41,53 @@ inline std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-// Sets the engine's thread count for a scope.
+// EXPECT_ERROR(conv2d(x, w), "conv2d: input has 3 channels"): the call throws an ember::Error whose
+// message contains the text (the message is shown when it does not).
+#define EXPECT_ERROR(call, text)                                                                   \
+  do {                                                                                             \
+    std::string msg_ = ::ember::error_of([&] { call; });                                           \
+    EXPECT_NE(msg_.find(text), std::string::npos) << "expected \"" << (text) << "\" in: " << msg_; \
+  } while (0)
+
+// Sets the engine's thread count for a scope (or, without an argument, only restores it at the end).
 struct ThreadsGuard {
   int prev = get_num_threads();
+  ThreadsGuard() = default;
   explicit ThreadsGuard(int n) { set_num_threads(n); }
   ~ThreadsGuard() { set_num_threads(prev); }
+  ThreadsGuard(const ThreadsGuard&) = delete;
+  ThreadsGuard& operator=(const ThreadsGuard&) = delete;
 };
+
+// Every got[i] within tol of want[i]; a failure names the worst element.
+inline void expect_all_near(const std::vector<double>& got, const std::vector<double>& want, double tol,
+                            const std::string& what = "") {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double worst = -1;
+  size_t at = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::isnan(got[i]) != std::isnan(want[i]) ? INFINITY : std::abs(got[i] - want[i]);
+    if (err > worst) worst = err, at = i;
+  }
+  if (got.empty()) return;
+  EXPECT_LE(worst, tol) << what << (what.empty() ? "" : ": ") << "element " << at << " is " << got[at]
+                        << ", expected " << want[at];
+}
+
+// A fresh, empty folder for the running test, under the build's scratch folder (ctest runs tests in
+// parallel, each in its own process, so every test gets its own): EMBER_TEST_TMP/<area>/<Suite>.<Test>
+inline std::string scratch_dir(const std::string& area) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+#ifdef EMBER_TEST_TMP
+  const std::string root = EMBER_TEST_TMP;
+#else
+  const std::string root = "/tmp/ember_test_tmp";
+#endif
+  std::string dir = root + "/" + area + "/" + info->test_suite_name() + "." + info->name();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 // A float64 N(0, 1) tensor from its own seed.
 inline Tensor randn64(const Shape& shape, uint64_t seed) {
