@@ -8,61 +8,7 @@
 #include "lessons/common/font5x7.h"
 #include "core/fs.h"
 
-// The stb implementations live here and nowhere else (see image_io.h). They are third-party C
-// code, so their own warnings are switched off while they compile.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wall"
-#pragma GCC diagnostic ignored "-Wextra"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image.h>
-#include <stb_image_write.h>
-#pragma GCC diagnostic pop
-
 namespace ember {
-
-namespace {
-
-// stb_image_write hands the encoded PNG to this function piece by piece.
-void append_to_string(void* context, void* data, int size) {
-  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
-}
-
-}  // namespace
-
-void save_png(const std::string& path, int width, int height, int channels,
-              const uint8_t* pixels) {
-  check(width > 0 && height > 0, "save_png: '", path, "': size must be positive, got ", width,
-        "x", height);
-  check(channels >= 1 && channels <= 4, "save_png: '", path, "': channels must be 1..4, got ",
-        channels);
-  check(pixels != nullptr, "save_png: '", path, "': the pixel pointer is null");
-
-  // Encode into memory first, then write the file atomically: a viewer that has the PNG open
-  // during training never sees half an image.
-  std::string png;
-  int ok = stbi_write_png_to_func(append_to_string, &png, width, height, channels, pixels,
-                                  width * channels);
-  check(ok != 0 && !png.empty(), "save_png: encoding '", path, "' failed");
-  write_file_atomic(path, png);
-}
-
-Image load_image(const std::string& path, int desired_channels) {
-  check(desired_channels >= 0 && desired_channels <= 4, "load_image: '", path,
-        "': desired_channels must be 0..4, got ", desired_channels);
-  Image image;
-  uint8_t* data = stbi_load(path.c_str(), &image.width, &image.height, &image.channels,
-                            desired_channels);
-  check(data != nullptr, "load_image: cannot read '", path, "': ", stbi_failure_reason());
-  if (desired_channels != 0) image.channels = desired_channels;
-  size_t bytes = static_cast<size_t>(image.width) * image.height * image.channels;
-  image.pixels.assign(data, data + bytes);
-  stbi_image_free(data);
-  return image;
-}
 
 // ---- grids --------------------------------------------------------------------------------------
 

@@ -1,34 +1,14 @@
 #pragma once
-// Reading and writing images: PNG output, loading any common format, and grids of small images
-// with captions (e.g. the misclassified digits of an MNIST run, each captioned "7->1").
-//
-// Built on the single-file stb libraries (stb_image.h, stb_image_write.h). Their implementations
-// are compiled exactly once, in lessons/common/image_io.cpp, which defines
-// STB_IMAGE_IMPLEMENTATION and STB_IMAGE_WRITE_IMPLEMENTATION. Other files may include the stb
-// headers for declarations but must not define those macros again (that would give duplicate
-// symbols at link time) - or simply call the functions below.
+// Grids of small images with captions (e.g. the misclassified digits of an MNIST run, each
+// captioned "7->1"), saved as PNG. Reading and writing image files (save_png, load_image) is
+// datasets/image_file.h, included here for the lessons' convenience.
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "datasets/image_file.h"
+
 namespace ember {
-
-// Writes a PNG. `pixels` holds height x width x channels bytes, rows from the top; channels is
-// 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA). The file is replaced atomically
-// (write_file_atomic); errors name the path.
-void save_png(const std::string& path, int width, int height, int channels,
-              const uint8_t* pixels);
-
-struct Image {
-  int width = 0;
-  int height = 0;
-  int channels = 0;
-  std::vector<uint8_t> pixels;  // height x width x channels, rows from the top
-};
-
-// Loads a PNG, JPEG, BMP, ... file. desired_channels = 0 keeps the file's own channel count;
-// 1..4 converts (e.g. 3 for RGB).
-Image load_image(const std::string& path, int desired_channels = 0);
 
 // One tile of an image grid: a grey or RGB picture and the caption written under it.
 struct GridTile {
