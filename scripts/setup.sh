@@ -16,9 +16,10 @@
 # and asking apt for Debian's `npm` on such a machine conflicts and fails the whole install.
 # tests/test_setup.sh runs these decisions on simulated machines.
 
-# What the engine needs to build and test.
+# What the engine needs to build and test (ccache is not needed, but it makes a second build of the
+# same sources, such as the sanitizer tier or tests/outside_project, cheap).
 EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev
-                      libbenchmark-dev zlib1g-dev nlohmann-json3-dev)
+                      libbenchmark-dev zlib1g-dev nlohmann-json3-dev ccache)
 
 # ---- what the machine has (the tests replace these four to simulate other machines) -----------------
 have_command() { command -v "$1" >/dev/null 2>&1; }
