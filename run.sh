@@ -16,6 +16,9 @@ if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
   lesson=$1
   shift
 fi
+case $lesson in
+  yolo) lesson=yolo_lite ;;  # the README's short name
+esac
 if [ ! -f "lessons/$lesson/main.cpp" ]; then
   echo "run.sh: no lesson '$lesson'. Lessons: $(ls -d lessons/*/ | xargs -n1 basename | grep -v common | tr '\n' ' ')" >&2
   exit 2
@@ -25,16 +28,23 @@ fi
 # not take them down with it. Then the lesson's data helpers, each on its own, with its fallback.
 ensure_build_packages "${EMBER_BUILD_PACKAGES[@]}"
 case $lesson in
-  mnist) ensure_helpers curl node fashion-mnist ;;
+  mnist | sliding_window | yolo_lite | transfer) ensure_helpers curl node fashion-mnist ;;
+  cifar) ensure_helpers curl fashion-mnist ;;
   chargpt) ensure_helpers fortunes ;;
 esac
 
-configure_and_build build "$lesson" -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=OFF
+# The same build folder and settings as ./test.sh, so neither undoes the other's configuration.
+configure_and_build build "$lesson" -DCMAKE_BUILD_TYPE=Release
 
-if [ "$lesson" = mnist ]; then
-  # Real digits into data/mnist/ (see scripts/get_mnist.sh); exit code 3 means none could be had,
-  # and the lesson falls back to Fashion-MNIST, saying so.
-  bash scripts/get_mnist.sh || [ $? -eq 3 ]
-fi
+case $lesson in
+  mnist | sliding_window | yolo_lite | transfer)
+    # Real digits into data/mnist/ (see scripts/get_mnist.sh); exit code 3 means none could be
+    # had, and the lesson falls back to Fashion-MNIST, saying so.
+    bash scripts/get_mnist.sh || [ $? -eq 3 ] ;;
+  cifar)
+    # CIFAR-10 into data/cifar10/ where it can be downloaded; exit code 3: the lesson falls back
+    # to Fashion-MNIST at 32x32 in colour, saying so (and where to put the real files).
+    if [ -f scripts/get_cifar10.sh ]; then bash scripts/get_cifar10.sh || [ $? -eq 3 ]; fi ;;
+esac
 
 exec "build/bin/$lesson" "$@"
