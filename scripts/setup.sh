@@ -7,7 +7,7 @@
 #                                  own where it is missing, and where it cannot be had the set-up
 #                                  says so and goes on (the lesson then takes its documented fallback)
 #   configure_and_build DIR TARGET [cmake options...]
-#                                  configures DIR once, then rebuilds only what changed
+#                                  configures DIR with the options, then rebuilds only what changed
 #
 # All of them are idempotent: a second run installs nothing and rebuilds nothing that is up to date.
 #
@@ -132,11 +132,11 @@ build_jobs() { nproc 2>/dev/null || echo 2; }
 configure_and_build() {
   local dir=$1 target=$2
   shift 2
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
-    echo "== configuring $dir"
-    mkdir -p "$dir"
-    cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; exit 1; }
-  fi
+  # Configured every time with the caller's options (a second time takes a second and changes
+  # nothing), so a folder configured otherwise before (say, with the tests off) is put right.
+  [ -f "$dir/CMakeCache.txt" ] || echo "== configuring $dir"
+  mkdir -p "$dir"
+  cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; exit 1; }
   echo "== building $target in $dir"
   # grep hides the progress lines; the build's own status (PIPESTATUS[0], not grep's) decides success.
   # (The subshell keeps that true whatever errexit/pipefail the caller has set.)
