@@ -36,14 +36,14 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 start=$SECONDS
 if [ $quick = 1 ]; then
-  configure_and_build build ember_tests -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON
+  configure_and_build build ember_tests -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON -DEMBER_TEST_GLOB="test_*.cpp"
   ctest --test-dir build --output-on-failure -j"$(build_jobs)" -L fast "$@"
   echo "test.sh --quick: $((SECONDS - start)) s"
   exit 0
 fi
 
-configure_and_build build all -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON
-configure_and_build build-sanitize ember_tests_sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON \
+configure_and_build build all -DCMAKE_BUILD_TYPE=Release -DEMBER_BUILD_TESTS=ON -DEMBER_TEST_GLOB="test_*.cpp"
+configure_and_build build-sanitize ember_tests_sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON -DEMBER_TEST_GLOB="test_*.cpp" \
   -DEMBER_BUILD_BENCH=OFF
 built=$SECONDS
 
