@@ -1,5 +1,5 @@
 // One training step of the chargpt lesson's model: forward, loss, backward, gradient clipping,
-// AdamW - exactly what lessons/chargpt/chargpt.cpp does per iteration (one micro-batch).
+// AdamW - exactly what lessons/chargpt/train.cpp (train_iteration) does per iteration (one micro-batch).
 //
 //   chargpt_train_step_cpu:     configs/cpu.conf       batch 12, context 64,  4 layers, 4 heads, n_embd 128
 //   chargpt_train_step_course:  configs/train_hca.conf batch 64, context 256, 3 layers, 3 heads, n_embd 192,

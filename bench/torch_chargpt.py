@@ -5,7 +5,7 @@
     python3 bench/torch_chargpt.py --config=lessons/chargpt/configs/train_hca.conf --max_iters=20
     python3 bench/torch_chargpt.py --config=... --json=runs/torch-cpu.json   # results as JSON too
 
-The same thing as build/bin/chargpt (lessons/chargpt/chargpt.cpp), written the way nanoGPT writes it:
+The same thing as build/bin/chargpt (lessons/chargpt/train.cpp), written the way nanoGPT writes it:
 - the same settings: the lesson's config files and --key=value overrides, the same defaults;
 - the same text: --data=FILE, data/NAME/input.txt for dataset = 'NAME', else the default corpus
   (Debian's fortunes files, read exactly as datasets/text.cpp reads them); the vocabulary is the
@@ -33,7 +33,7 @@ import time
 DEBIAN_PYTHON = "/usr/bin/python3"
 FORTUNES_DIR = "/usr/share/games/fortunes"
 
-# ---- settings: the lesson's keys and defaults (lessons/chargpt/chargpt.cpp, add_keys) -------------
+# ---- settings: the lesson's keys and defaults (lessons/chargpt/settings.cpp, add_settings) -------------
 DEFAULTS = dict(
     out_dir="runs/chargpt", init_from="scratch", eval_interval=250, eval_iters=20, log_interval=10,
     dataset="", data="", gradient_accumulation_steps=1, batch_size=64, block_size=256,
