@@ -13,16 +13,20 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/random.h"
+#include "core/safetensors.h"
 #include "datasets/idx.h"
 #include "lessons/common/image_io.h"
+#include "lessons/common/run_lock.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -76,8 +80,10 @@ struct LessonRun {
   std::string output;  // stdout and stderr together
 };
 
-LessonRun run_lesson(const std::string& args) {
-  const std::string command = kLesson + " " + args + " 2>&1";
+// Runs the lesson with `args`, in the folder `cwd` when one is given (where the default
+// --data_dir=data/mnist is looked for).
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") {
+  const std::string command = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + kLesson + " " + args + " 2>&1";
   LessonRun run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
@@ -208,13 +214,14 @@ TEST(LessonMnist, TrainsReportsAndItsCheckpointGivesTheSameScore) {
   EXPECT_EQ(last_line(eval.output), last_line(run.output)) << eval.output;
 }
 
-TEST(LessonMnistFallback, UsesFashionMnistWhenThereAreNoDigits) {
+TEST(LessonMnistFallback, UsesFashionMnistWhenTheDefaultFolderHasNoDigits) {
+  // run where the default --data_dir (data/mnist) does not exist
   const std::string empty = scratch("no_digits"), fashion = scratch("fashion"), out = scratch("fashion_run");
   write_bars(fashion, 100, 30, 2);
-  LessonRun run = run_lesson("--data_dir=" + empty + " --fashion_dir=" + fashion + " --out_dir=" + out +
-                       " --model=mlp --epochs=1 --threads=1");
+  LessonRun run = run_lesson("--fashion_dir=" + fashion + " --out_dir=" + out + " --model=mlp --epochs=1 --threads=1",
+                             empty);
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_TRUE(contains(run.output, "NOTICE: no MNIST digits in " + empty)) << run.output;
+  EXPECT_TRUE(contains(run.output, "NOTICE: no MNIST digits in data/mnist")) << run.output;
   EXPECT_TRUE(contains(run.output, "training on Fashion-MNIST instead")) << run.output;
   EXPECT_TRUE(contains(run.output, "Ankle boot")) << run.output;  // class names in the confusion matrix
   EXPECT_TRUE(contains(read_text(out + "/metrics.json"), "\"dataset\": \"fashion\""));
@@ -259,3 +266,169 @@ TEST(LessonMnistSettings, BadValuesAreErrorsThatNameTheKey) {
 }
 
 }  // namespace
+
+// ---- a hostile user: every wrong input ends in a message naming it, never in a wrong result -----
+
+namespace {
+
+// All tensors of two safetensors files, bit for bit.
+void expect_same_tensors(const std::string& a, const std::string& b) {
+  const SafetensorsFile first = load_safetensors(a), second = load_safetensors(b);
+  ASSERT_EQ(first.tensors.size(), second.tensors.size());
+  for (size_t i = 0; i < first.tensors.size(); ++i) {
+    const auto& [name, x] = first.tensors[i];
+    const auto& [other_name, y] = second.tensors[i];
+    EXPECT_EQ(name, other_name);
+    ASSERT_EQ(x.nbytes(), y.nbytes()) << name;
+    EXPECT_EQ(std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()), 0) << name << " differs";
+  }
+  EXPECT_EQ(first.metadata.at("step"), second.metadata.at("step"));
+  EXPECT_EQ(first.metadata.at("rng_state"), second.metadata.at("rng_state"));
+}
+
+// history.csv without its last column (seconds, which no two runs share).
+std::vector<std::string> history_without_seconds(const std::string& out_dir) {
+  std::vector<std::string> rows;
+  for (const std::string& line : lines_of(read_text(out_dir + "/history.csv")))
+    rows.push_back(line.substr(0, line.find_last_of(',')));
+  return rows;
+}
+
+}  // namespace
+
+TEST(LessonMnistResume, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
+  const std::string data_dir = scratch("resume_bars"), straight = scratch("straight"), parts = scratch("parts");
+  write_bars(data_dir, 60, 20, 5);
+  // batch norm and dropout on: their running statistics and random masks must continue exactly too
+  const std::string common = "--data_dir=" + data_dir + " --epochs=2 --batch_size=12 --lr=3e-3 --warmup_steps=3 "
+                             "--batchnorm --threads=2 --eval_batch_size=7";
+  const LessonRun whole = run_lesson(common + " --out_dir=" + straight);
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+
+  const LessonRun first = run_lesson(common + " --out_dir=" + parts + " --stop_after_epoch=1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(contains(first.output, "stopped after epoch 1 of 2 (--stop_after_epoch)")) << first.output;
+  EXPECT_FALSE(contains(first.output, "score=")) << first.output;
+  const LessonRun second = run_lesson("--resume --out_dir=" + parts);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_TRUE(contains(second.output, "resuming from " + parts + "/checkpoint.safetensors after epoch 1")) << second.output;
+  EXPECT_FALSE(contains(second.output, "epoch 1/2")) << second.output;
+
+  expect_same_tensors(straight + "/checkpoint.safetensors", parts + "/checkpoint.safetensors");
+  EXPECT_EQ(history_without_seconds(straight), history_without_seconds(parts));
+  const std::string a = read_text(straight + "/metrics.json"), b = read_text(parts + "/metrics.json");
+  for (const char* key : {"test_accuracy", "test_loss", "val_accuracy", "val_loss"})
+    EXPECT_EQ(json_number(a, key), json_number(b, key)) << key;
+  EXPECT_EQ(last_line(whole.output), last_line(second.output));
+
+  // nothing left to do: said so
+  const LessonRun again = run_lesson("--resume --out_dir=" + parts);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_TRUE(contains(again.output, "is already at epoch 2 of 2: nothing left to train")) << again.output;
+}
+
+TEST(LessonMnistHostile, ADataDirWithoutTheFilesIsAnErrorNotAFallback) {
+  const std::string empty = scratch("chosen_but_empty");
+  const LessonRun run = run_lesson("--data_dir=" + empty + " --out_dir=" + scratch("unused"));
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(contains(run.output, "mnist: --data_dir=" + empty + " does not hold the MNIST digits: expected "
+                                   "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
+                                   "t10k-labels-idx1-ubyte there"))
+      << run.output;
+  EXPECT_FALSE(contains(run.output, "Fashion-MNIST instead")) << run.output;
+}
+
+TEST(LessonMnistHostile, AnEmptyTestSplitIsAnErrorNotANanScore) {
+  const std::string data_dir = scratch("no_test_images");
+  write_bars(data_dir, 30, 0, 6);
+  const LessonRun run = run_lesson("--data_dir=" + data_dir + " --out_dir=" + scratch("no_test_run"));
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(contains(run.output, "mnist: the test split in " + data_dir + "/ (the t10k- files) has no images"))
+      << run.output;
+  EXPECT_FALSE(contains(run.output, "nan")) << run.output;
+}
+
+TEST(LessonMnistHostile, ALossThatBecomesNanStopsTheRun) {
+  const std::string data_dir = scratch("diverge_bars");
+  write_bars(data_dir, 60, 20, 7);
+  const LessonRun run = run_lesson("--data_dir=" + data_dir + " --out_dir=" + scratch("diverge_run") +
+                                   " --model=mlp --optimizer=sgd --momentum=0 --schedule=constant --lr=1e6 "
+                                   "--weight_decay=0 --epochs=3 --batch_size=6 --threads=1");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(std::regex_search(run.output, std::regex("error: mnist, epoch [0-9]+: the loss became -?(nan|inf) at "
+                                                       "step [0-9]+; the last finite loss was ")))
+      << run.output;
+  EXPECT_TRUE(contains(run.output, "try a smaller --lr (this run: 1000000)")) << run.output;
+  EXPECT_FALSE(contains(run.output, "score=")) << run.output;
+}
+
+TEST(LessonMnistHostile, AbsurdAndNonFiniteSettingsNameTheKeyAndTheRange) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--rotation=nan", "config: key 'rotation' expects a finite number (not nan or inf) but got \"nan\""},
+      {"--lr=inf", "key 'lr' expects a finite number"},
+      {"--lr=1e300", "mnist: --lr must be from 0 to 1e+06, got 1e+300"},
+      {"--rotation=-1", "mnist: --rotation must be from 0 to 180, got -1"},
+      {"--batch_size=100000000", "mnist: --batch_size must be from 1 to 65536, got 100000000"},
+      {"--max_shift=9223372036854775807", "mnist: --max_shift must be from 0 to 27, got 9223372036854775807"},
+      {"--momentum=1.5", "mnist: --momentum must be from 0 to 0.999, got 1.5"},
+      {"--epochs=2 --stop_after_epoch=3", "mnist: --stop_after_epoch must be from 0 to 2, got 3"},
+  };
+  for (const auto& [args, message] : cases) {
+    const LessonRun run = run_lesson(args + " --out_dir=" + scratch("absurd"));
+    EXPECT_EQ(run.exit_code, 1) << args << ": " << run.output;
+    EXPECT_TRUE(contains(run.output, message)) << args << ": " << run.output;
+  }
+}
+
+TEST(LessonMnistHostile, ASecondRunInTheSameFolderIsRefusedAtOnce) {
+  const std::string out_dir = scratch("locked_run");
+  // this test process holds the folder, as a first run would
+  RunLock first(out_dir, "mnist");
+  const LessonRun second = run_lesson("--out_dir=" + out_dir + " --data_dir=" + scratch("never_read"));
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_TRUE(contains(second.output, "mnist: another run is using the folder " + out_dir + ": process " +
+                                          std::to_string(getpid()) + " ("))
+      << second.output;
+  EXPECT_FALSE(fs::exists(out_dir + "/history.csv"));
+}
+
+TEST(LessonMnistHostile, AnOutDirThatCannotBeWrittenSaysWhatFailed) {
+  const LessonRun run = run_lesson("--out_dir=/proc/self");
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(contains(run.output, "mnist: cannot create the lock file /proc/self/.lock in the run folder /proc/self: "
+                                   "open: ")) << run.output;
+  EXPECT_TRUE(contains(run.output, "(the folder exists, but no file can be created in it)")) << run.output;
+  EXPECT_FALSE(contains(run.output, "does not exist")) << run.output;
+}
+
+TEST(LessonMnistHostile, EditedCheckpointMetadataNamesTheKeyAndTheFile) {
+  const std::string data_dir = scratch("edited_bars"), out_dir = scratch("edited_run");
+  write_bars(data_dir, 30, 10, 8);
+  const LessonRun run = run_lesson("--data_dir=" + data_dir + " --out_dir=" + out_dir +
+                                   " --model=mlp --epochs=2 --stop_after_epoch=1 --threads=1");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string path = out_dir + "/checkpoint.safetensors";
+  const SafetensorsFile saved = load_safetensors(path);
+  auto edited = [&](const std::string& key, const std::string* value) {
+    Metadata metadata = saved.metadata;
+    if (value) metadata[key] = *value;
+    else metadata.erase(key);
+    save_safetensors(path, saved.tensors, metadata);
+  };
+  const std::string not_a_number = "twelve";
+  edited("pixel_mean", nullptr);
+  LessonRun eval = run_lesson("--eval=" + path);
+  EXPECT_EQ(eval.exit_code, 1);
+  EXPECT_TRUE(contains(eval.output, "mnist: " + path + " has no metadata \"pixel_mean\"")) << eval.output;
+  edited("pixel_std", &not_a_number);
+  eval = run_lesson("--eval=" + path);
+  EXPECT_TRUE(contains(eval.output, "mnist: " + path + ": metadata \"pixel_std\" = \"twelve\" is not a finite number"))
+      << eval.output;
+  edited("history", nullptr);
+  LessonRun resume = run_lesson("--resume --out_dir=" + out_dir);
+  EXPECT_EQ(resume.exit_code, 1);
+  EXPECT_TRUE(contains(resume.output, "mnist: " + path + " has no metadata \"history\"")) << resume.output;
+  edited("epoch", &not_a_number);
+  resume = run_lesson("--resume --out_dir=" + out_dir);
+  EXPECT_TRUE(contains(resume.output, "metadata \"epoch\" = \"twelve\" is not a finite number")) << resume.output;
+}

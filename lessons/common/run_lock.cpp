@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,8 +55,12 @@ RunLock::RunLock(const std::string& folder, const std::string& program) : path_(
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     const int error = errno;
+    // Some folders exist but take no new files (/proc/self says "No such file or directory"): say so,
+    // so that the message does not suggest the folder is missing.
+    struct stat info {};
+    const bool folder_exists = ::stat(folder.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
     fail(program, ": cannot create the lock file ", path_, " in the run folder ", folder, ": open: ",
-         std::strerror(error));
+         std::strerror(error), folder_exists ? " (the folder exists, but no file can be created in it)" : "");
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;

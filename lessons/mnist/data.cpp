@@ -41,6 +41,13 @@ LessonData load_data(const Config& cfg, bool split_validation) {
   LessonData data;
   data.dataset = cfg.get_string("dataset");
   if (data.dataset == "mnist" && !has_mnist(cfg.get_string("data_dir"))) {
+    // Only the default folder falls back: a folder the user named and got wrong must not quietly
+    // give a run on other data.
+    check(cfg.get_string("data_dir") == kMnistDir, "mnist: --data_dir=", cfg.get_string("data_dir"),
+          " does not hold the MNIST digits: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+          "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte there (each may also end in .gz); "
+          "scripts/get_mnist.sh downloads them (only the default folder, ",
+          kMnistDir, ", falls back to Fashion-MNIST)");
     std::cout << "NOTICE: no MNIST digits in " << cfg.get_string("data_dir")
               << "/ (scripts/get_mnist.sh puts them there; ./run.sh runs it).\n"
               << "NOTICE: training on Fashion-MNIST instead: the same format and sizes, photos of clothes.\n";
@@ -53,6 +60,8 @@ LessonData load_data(const Config& cfg, bool split_validation) {
   };
 
   MnistData test = load(Split::Test);
+  check(test.images.size(0) > 0, "mnist: the test split in ", data.folder,
+        "/ (the t10k- files) has no images: there would be nothing to score the model on");
   data.title = test.name;
   data.class_names = test.class_names;
   data.test_images = test.images;
@@ -62,6 +71,8 @@ LessonData load_data(const Config& cfg, bool split_validation) {
   // The last val_fraction of the training files is the validation set (views, no copies).
   MnistData train = load(Split::Train);
   const int64_t n = train.images.size(0);
+  check(n >= 2, "mnist: the training split in ", data.folder, "/ (the train- files) has ", n,
+        " images: training and validation need at least one each");
   const int64_t n_val = static_cast<int64_t>(std::llround(n * cfg.get_float("val_fraction")));
   check(n_val >= 1 && n_val < n, "mnist: --val_fraction=", cfg.get_float("val_fraction"), " of ", n,
         " training images leaves ", n - n_val, " to train on and ", n_val, " to validate on; both need at least one");

@@ -20,6 +20,7 @@
 #include "datasets/dataloader.h"
 #include "layers/layers.h"
 #include "lessons/common/config.h"
+#include "lessons/common/finite_loss.h"
 #include "lessons/common/progress.h"
 #include "optim/optim.h"
 
@@ -45,9 +46,10 @@ struct LessonData {
   double mean = 0.0, std = 1.0;
 };
 
-// Loads the dataset the settings ask for. dataset=mnist without digits in data_dir falls back to
-// Fashion-MNIST and prints a notice saying so. With split_validation = false (evaluating a
-// checkpoint) the training files are not read at all.
+// Loads the dataset the settings ask for. dataset=mnist without digits in the default data_dir
+// falls back to Fashion-MNIST and prints a notice saying so; a data_dir the user chose that lacks
+// the files is an error naming the folder and the files. A split without images is an error too.
+// With split_validation = false (evaluating a checkpoint) the training files are not read at all.
 LessonData load_data(const Config& cfg, bool split_validation = true);
 
 // What the training loader applies to every example: the augmentation the settings ask for (on
@@ -72,10 +74,12 @@ struct EpochResult {
 };
 
 // One pass over the loader: forward, loss, backward, optimizer step, for every batch. `step`
-// counts optimizer steps over the whole run (the schedule's clock) and is advanced.
+// counts optimizer steps over the whole run (the schedule's clock) and is advanced. A loss that
+// becomes NaN or infinite stops the run with an error naming the step and `epoch` (from 1) and the
+// last finite loss, which `last_finite` remembers from batch to batch.
 EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
-                            const std::function<double(int64_t)>& schedule, int64_t& step,
-                            Progress& progress);
+                            const std::function<double(int64_t)>& schedule, int64_t& step, int64_t epoch,
+                            LastFiniteLoss& last_finite, Progress& progress);
 
 struct Evaluation {
   double loss = 0.0;
@@ -84,8 +88,9 @@ struct Evaluation {
 };
 
 // The model in eval mode, without a graph, over normalised images [N, 1, 28, 28] in batches.
-// Leaves the model in eval mode.
-Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size);
+// Leaves the model in eval mode. `set_name` ("validation", "test") names an empty set in the error.
+Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size,
+                    const std::string& set_name);
 
 // ---- report.cpp --------------------------------------------------------------------------------------
 // counts[true class][predicted class]

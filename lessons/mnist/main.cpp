@@ -10,10 +10,13 @@
 //
 // The story, in order: settings -> data (train / validation / test) -> model -> for each epoch:
 // train, then validate -> test once -> report. The parts live in the files named in lesson.h.
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "core/ops.h"
 #include "core/parallel.h"
@@ -22,6 +25,7 @@
 #include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
+#include "lessons/common/run_lock.h"
 #include "lessons/mnist/lesson.h"
 
 using namespace ember;
@@ -54,6 +58,72 @@ NamedTensors model_tensors(const Module& model) {
   return text;
 }
 
+// ---- what a checkpoint of this lesson records beyond the weights ----
+// Every value is read through these, so that a missing or edited entry is an error naming the key
+// and the file (not std::map::at or std::stod).
+
+const std::string& saved_text(const Metadata& metadata, const std::string& key, const std::string& path) {
+  auto it = metadata.find(key);
+  check(it != metadata.end(), "mnist: ", path, " has no metadata \"", key,
+        "\" (every checkpoint this lesson writes has it: was the file edited, or written by another program?)");
+  return it->second;
+}
+
+double parse_saved_number(const std::string& text, const std::string& key, const std::string& path) {
+  double value = 0.0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  check(ec == std::errc() && ptr == end && std::isfinite(value), "mnist: ", path, ": metadata \"", key, "\" = \"",
+        text, "\" is not a finite number");
+  return value;
+}
+
+double saved_number(const Metadata& metadata, const std::string& key, const std::string& path) {
+  return parse_saved_number(saved_text(metadata, key, path), key, path);
+}
+
+// The epochs trained so far, one line each: epoch, lr, train loss and accuracy, validation loss
+// and accuracy, seconds - as history.csv, with numbers that read back to the same bits.
+std::string history_text(const std::vector<EpochRecord>& history) {
+  std::string text;
+  for (const EpochRecord& r : history)
+    text += std::to_string(r.epoch) + "," + format_shortest(r.lr) + "," + format_shortest(r.train_loss) + "," +
+            format_shortest(r.train_accuracy) + "," + format_shortest(r.val_loss) + "," +
+            format_shortest(r.val_accuracy) + "," + format_shortest(r.seconds) + "\n";
+  return text;
+}
+
+std::vector<EpochRecord> parse_history(const std::string& text, const std::string& path) {
+  std::vector<EpochRecord> history;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<double> v;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path));
+    const int64_t expected_epoch = static_cast<int64_t>(history.size()) + 1;
+    check(v.size() == 7 && v[0] == static_cast<double>(expected_epoch), "mnist: ", path,
+          ": metadata \"history\" line ", expected_epoch, " = \"", line, "\" should be epoch ", expected_epoch,
+          " and six numbers, separated by commas");
+    history.push_back({expected_epoch, v[1], v[2], v[3], v[4], v[5], v[6]});
+  }
+  return history;
+}
+
+// --resume: the settings saved with the checkpoint, then the command line on top (--epochs=20
+// trains on for longer). stop_after_epoch is not inherited: the resumed run goes on to the end.
+Config resumed_settings(const Metadata& metadata, const std::string& path, const std::vector<std::string>& args) {
+  check(metadata.count("lesson") && metadata.at("lesson") == "mnist", "mnist: --resume: ", path,
+        " is not a checkpoint of the mnist lesson (its metadata has no lesson = mnist)");
+  Config cfg;
+  add_settings(cfg);
+  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the model)");
+  cfg.set("stop_after_epoch", "0", "--resume");
+  cfg.apply_args(args);
+  cfg.set("resume", "True", "--resume");
+  check_settings(cfg);
+  return cfg;
+}
+
 // The test set's verdict, printed the same way after training and for --eval.
 void print_test_report(const LessonData& data, const Evaluation& test) {
   std::cout << format_line("\ntest: loss %.4f, accuracy %.5f on %lld images of %s (never seen in training)\n\n",
@@ -63,10 +133,23 @@ void print_test_report(const LessonData& data, const Evaluation& test) {
             << "\n";
 }
 
-int train(Config& cfg) {
+int train(Config& cfg, const std::vector<std::string>& args) {
   check_settings(cfg);
-  set_num_threads(static_cast<int>(cfg.get_int("threads")));
   const std::string out_dir = cfg.get_string("out_dir");
+  const std::string checkpoint_path = out_dir + "/checkpoint.safetensors";
+  // One run at a time in out_dir: a second one stops here, before it touches any file.
+  make_dirs(out_dir);
+  RunLock lock(out_dir, "mnist");
+  Metadata resumed;  // --resume: the checkpoint's metadata
+  if (cfg.get_bool("resume")) {
+    check(file_exists(checkpoint_path), "mnist: --resume, but there is no checkpoint ", checkpoint_path,
+          " (train once without --resume, with the same --out_dir)");
+    resumed = load_safetensors(checkpoint_path).metadata;
+    cfg = resumed_settings(resumed, checkpoint_path, args);
+    check(cfg.get_string("out_dir") == out_dir, "mnist: --resume: ", checkpoint_path, " was saved with --out_dir=",
+          cfg.get_string("out_dir"), "; resume it with that --out_dir, or copy the folder");
+  }
+  set_num_threads(static_cast<int>(cfg.get_int("threads")));
   const int64_t epochs = cfg.get_int("epochs"), eval_batch_size = cfg.get_int("eval_batch_size");
 
   // ---- data: train / validation / test ----
@@ -90,6 +173,32 @@ int train(Config& cfg) {
   std::cout << "\n" << model->summary({1, 1, 28, 28}) << "\n";
   std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   const auto schedule = build_schedule(cfg, epochs * loader.num_batches());
+
+  // ---- a resumed run: weights, optimizer, generator and step as they were after the saved epoch
+  int64_t step = 0, first_epoch = 1;
+  std::vector<EpochRecord> history;
+  if (!resumed.empty()) {
+    CheckpointInfo info = load_checkpoint(checkpoint_path, model_tensors(*model), *optimizer);
+    gen.set_state(info.rng_state);  // dropout continues with the same masks
+    step = info.step;
+    const double done = saved_number(info.extra, "epoch", checkpoint_path);
+    check(done >= 1 && done == std::floor(done) && done <= static_cast<double>(epochs), "mnist: ", checkpoint_path,
+          ": metadata \"epoch\" = ", done, " should be a whole number from 1 to --epochs (", epochs, ")");
+    check(done < static_cast<double>(epochs), "mnist: ", checkpoint_path, " is already at epoch ", done, " of ",
+          epochs, ": nothing left to train (--resume --epochs=N with a larger N trains on)");
+    first_epoch = static_cast<int64_t>(done) + 1;
+    history = parse_history(saved_text(info.extra, "history", checkpoint_path), checkpoint_path);
+    check(static_cast<int64_t>(history.size()) == first_epoch - 1, "mnist: ", checkpoint_path,
+          ": metadata \"history\" has ", history.size(), " epochs, but \"epoch\" says ", first_epoch - 1);
+    const double saved_mean = saved_number(info.extra, "pixel_mean", checkpoint_path);
+    const double saved_std = saved_number(info.extra, "pixel_std", checkpoint_path);
+    check(saved_mean == data.mean && saved_std == data.std, "mnist: --resume: the training images in ", data.folder,
+          "/ are not those the checkpoint was trained on (pixel mean and std ", data.mean, ", ", data.std,
+          "; the checkpoint's ", saved_mean, ", ", saved_std, ")");
+    loader.set_epoch(first_epoch - 1);  // the loader counts epochs from 0: the same shuffles and augmentation
+    std::cout << "resuming from " << checkpoint_path << " after epoch " << first_epoch - 1 << " (step " << step
+              << ")\n";
+  }
   std::cout << format_line("training: %lld epochs of %lld steps, batch %lld, %s lr %g (%s), %d threads\n",
                            static_cast<long long>(epochs), static_cast<long long>(loader.num_batches()),
                            static_cast<long long>(cfg.get_int("batch_size")), cfg.get_string("optimizer").c_str(),
@@ -97,25 +206,28 @@ int train(Config& cfg) {
             << std::flush;  // shown now, also when the output goes through a pipe (| tee log.txt)
 
   // ---- train, validating after every epoch ----
-  make_dirs(out_dir);
   write_file_atomic(out_dir + "/settings.conf", cfg.dump());  // --config=<this> repeats the run
-  const std::string checkpoint_path = out_dir + "/checkpoint.safetensors";
+  // A resumed run rewrites the rows of the epochs in its checkpoint (and drops any written after it).
   CsvWriter history_csv(out_dir + "/history.csv", {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",
                                                    "val_accuracy", "seconds"});
-  std::vector<EpochRecord> history;
-  int64_t step = 0, images_trained = 0;
+  for (const EpochRecord& r : history)
+    history_csv.write_row({static_cast<double>(r.epoch), r.lr, r.train_loss, r.train_accuracy, r.val_loss,
+                           r.val_accuracy, r.seconds});
+  int64_t images_trained = 0;
   double step_seconds = 0.0;
+  LastFiniteLoss last_finite;
+  const double seconds_before = history.empty() ? 0.0 : history.back().seconds;  // of the earlier part
   const Clock::time_point start = Clock::now();
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
+  for (int64_t epoch = first_epoch; epoch <= epochs; ++epoch) {
     Progress progress(loader.num_batches(), cfg.get_int("print_every"));
     progress.set_prefix(format_line("epoch %lld/%lld", static_cast<long long>(epoch), static_cast<long long>(epochs)));
-    EpochResult trained = train_one_epoch(*model, *optimizer, loader, schedule, step, progress);
+    EpochResult trained = train_one_epoch(*model, *optimizer, loader, schedule, step, epoch, last_finite, progress);
     images_trained += trained.images;
     step_seconds += trained.step_seconds;
-    Evaluation val = evaluate(*model, val_images, data.val_labels, eval_batch_size);
+    Evaluation val = evaluate(*model, val_images, data.val_labels, eval_batch_size, "validation");
 
     EpochRecord record{epoch, optimizer->lr(), trained.loss, trained.accuracy, val.loss, val.accuracy,
-                       seconds_since(start)};
+                       seconds_before + seconds_since(start)};
     history.push_back(record);
     history_csv.write_row({static_cast<double>(epoch), record.lr, record.train_loss, record.train_accuracy,
                            record.val_loss, record.val_accuracy, record.seconds});
@@ -123,7 +235,9 @@ int train(Config& cfg) {
                              "about %s left\n",
                              static_cast<long long>(epoch), static_cast<long long>(epochs), trained.loss,
                              trained.accuracy, val.loss, val.accuracy, format_duration(record.seconds).c_str(),
-                             format_duration(record.seconds / epoch * (epochs - epoch)).c_str())
+                             format_duration(seconds_since(start) / static_cast<double>(epoch - first_epoch + 1) *
+                                             static_cast<double>(epochs - epoch))
+                                 .c_str())
               << std::flush;
     // Saved every epoch, atomically: a run stopped early still leaves a usable model.
     save_checkpoint(checkpoint_path, model_tensors(*model), *optimizer, step, gen.state(),
@@ -131,14 +245,20 @@ int train(Config& cfg) {
                      {"config", cfg.dump()},
                      {"epoch", std::to_string(epoch)},
                      {"pixel_mean", format_shortest(data.mean)},
-                     {"pixel_std", format_shortest(data.std)}});
+                     {"pixel_std", format_shortest(data.std)},
+                     {"history", history_text(history)}});
+    if (epoch == cfg.get_int("stop_after_epoch") && epoch < epochs) {
+      std::cout << "stopped after epoch " << epoch << " of " << epochs << " (--stop_after_epoch); "
+                << checkpoint_path << " holds the run: --resume --out_dir=" << out_dir << " continues it\n";
+      return 0;
+    }
   }
   const double train_seconds = seconds_since(start);
   const double images_per_second = static_cast<double>(images_trained) / step_seconds;
 
   // ---- test, once ----
   const Tensor test_images = normalize(data.test_images, {data.mean}, {data.std});
-  Evaluation test = evaluate(*model, test_images, data.test_labels, eval_batch_size);
+  Evaluation test = evaluate(*model, test_images, data.test_labels, eval_batch_size, "test");
   print_test_report(data, test);
 
   // ---- report ----
@@ -191,7 +311,7 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   // on top (e.g. --threads, --data_dir when the files have moved).
   Config cfg;
   add_settings(cfg);
-  cfg.parse_text(metadata.at("config"), path + " (the settings saved with the model)");
+  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the model)");
   cfg.apply_args(args);
   check_settings(cfg);
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
@@ -201,13 +321,14 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   std::shared_ptr<Sequential> model = build_model(cfg, gen);
   std::cout << model->summary({1, 1, 28, 28}) << "\n";
   CheckpointInfo info = load_model_from_checkpoint(path, model_tensors(*model));
-  std::cout << "loaded " << path << " (" << data.title << ", after epoch " << info.extra.at("epoch") << ", step "
-            << info.step << ")\n";
-  data.mean = std::stod(info.extra.at("pixel_mean"));
-  data.std = std::stod(info.extra.at("pixel_std"));
+  std::cout << "loaded " << path << " (" << data.title << ", after epoch " << saved_text(info.extra, "epoch", path)
+            << ", step " << info.step << ")\n";
+  data.mean = saved_number(info.extra, "pixel_mean", path);
+  data.std = saved_number(info.extra, "pixel_std", path);
+  check(data.std > 0, "mnist: ", path, ": metadata \"pixel_std\" = ", data.std, " must be positive");
 
   const Tensor test_images = normalize(data.test_images, {data.mean}, {data.std});
-  Evaluation test = evaluate(*model, test_images, data.test_labels, cfg.get_int("eval_batch_size"));
+  Evaluation test = evaluate(*model, test_images, data.test_labels, cfg.get_int("eval_batch_size"), "test");
   print_test_report(data, test);
   std::cout << score_line(test.accuracy, cfg.get_string("model")) << std::endl;
   return 0;
@@ -222,7 +343,7 @@ int main(int argc, char** argv) {
     if (!cfg.parse_args(argc, argv)) return 0;  // --help printed every key
     if (!cfg.get_string("eval").empty())
       return evaluate_checkpoint(cfg.get_string("eval"), std::vector<std::string>(argv + 1, argv + argc));
-    return train(cfg);
+    return train(cfg, std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -1,6 +1,7 @@
 // Every setting of the MNIST lesson. The defaults are the run a class starts with `./run.sh`: the
 // CNN on the real digits, trained for a few minutes on two cores; the figures they reach are in
 // lessons/mnist/README.md. configs/*.conf hold other recipes (e.g. the best one for Fashion-MNIST).
+#include <limits>
 #include <string>
 
 #include "datasets/mnist.h"
@@ -41,6 +42,10 @@ void add_settings(Config& cfg) {
   cfg.add_int("eval_batch_size", 500, "images per forward pass when evaluating");
   cfg.add_int("show_misclassified", 36, "misclassified test images saved in misclassified.png");
   cfg.add_string("eval", "", "a checkpoint to evaluate on the test set instead of training");
+  cfg.add_bool("resume", false,
+               "continue the run in out_dir from its checkpoint (its settings, then the command line on top)");
+  cfg.add_int("stop_after_epoch", 0,
+              "stop after this epoch, checkpoint saved (0: train all epochs); --resume continues the same run");
 }
 
 namespace {
@@ -59,6 +64,19 @@ void check_at_least(const Config& cfg, const std::string& key, int64_t low) {
   check(cfg.get_int(key) >= low, "mnist: --", key, " must be at least ", low, ", got ", cfg.get_int(key));
 }
 
+// Integers in [low, high]. The upper bounds are far beyond any sensible run; they stop a value
+// that could only be a slip (--batch_size=100000000) before it asks for terabytes of memory.
+void check_int_range(const Config& cfg, const std::string& key, int64_t low, int64_t high) {
+  const int64_t value = cfg.get_int(key);
+  check(value >= low && value <= high, "mnist: --", key, " must be from ", low, " to ", high, ", got ", value);
+}
+
+// Numbers in [low, high] (the Config reader has already refused nan and inf).
+void check_float_range(const Config& cfg, const std::string& key, double low, double high) {
+  const double value = cfg.get_float(key);
+  check(value >= low && value <= high, "mnist: --", key, " must be from ", low, " to ", high, ", got ", value);
+}
+
 }  // namespace
 
 void check_settings(const Config& cfg) {
@@ -66,17 +84,28 @@ void check_settings(const Config& cfg) {
   check_choice(cfg, "dataset", {"mnist", "fashion"});
   check_choice(cfg, "optimizer", {"adamw", "sgd"});
   check_choice(cfg, "schedule", {"constant", "cosine"});
+  // every number has a range
   check_at_least(cfg, "epochs", 1);
-  check_at_least(cfg, "batch_size", 1);
-  check_at_least(cfg, "print_every", 1);
-  check_at_least(cfg, "eval_batch_size", 1);
-  check_at_least(cfg, "warmup_steps", 0);
-  check_at_least(cfg, "max_shift", 0);
-  check_at_least(cfg, "show_misclassified", 0);
+  check_int_range(cfg, "epochs", 1, 100000);
+  check_int_range(cfg, "batch_size", 1, 65536);
+  check_int_range(cfg, "eval_batch_size", 1, 65536);
+  check_int_range(cfg, "print_every", 1, 1000000000);
+  check_int_range(cfg, "warmup_steps", 0, 1000000000);
+  check_int_range(cfg, "max_shift", 0, 27);  // 28 pixels or more moves the whole digit out
+  check_int_range(cfg, "show_misclassified", 0, 1000);
+  check_int_range(cfg, "seed", 0, std::numeric_limits<int64_t>::max());
+  check_int_range(cfg, "threads", 0, 1024);
+  check_int_range(cfg, "stop_after_epoch", 0, cfg.get_int("epochs"));
   const double val_fraction = cfg.get_float("val_fraction");
   check(val_fraction > 0.0 && val_fraction < 1.0, "mnist: --val_fraction must be between 0 and 1, got ",
         val_fraction);
   check(cfg.get_float("lr") > 0.0, "mnist: --lr must be positive, got ", cfg.get_float("lr"));
+  check_float_range(cfg, "lr", 0.0, 1e6);
+  // cosine glides down from lr to min_lr
+  check_float_range(cfg, "min_lr", 0.0, cfg.get_string("schedule") == "cosine" ? cfg.get_float("lr") : 1e6);
+  check_float_range(cfg, "momentum", 0.0, 0.999);
+  check_float_range(cfg, "weight_decay", 0.0, 100.0);
+  check_float_range(cfg, "rotation", 0.0, 180.0);
   const double dropout = cfg.get_float("dropout");
   check(dropout >= 0.0 && dropout < 1.0, "mnist: --dropout must be in [0, 1), got ", dropout);
 }

@@ -35,8 +35,8 @@ int64_t count_correct(const std::vector<int64_t>& predictions, const Tensor& lab
 }  // namespace
 
 EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
-                            const std::function<double(int64_t)>& schedule, int64_t& step,
-                            Progress& progress) {
+                            const std::function<double(int64_t)>& schedule, int64_t& step, int64_t epoch,
+                            LastFiniteLoss& last_finite, Progress& progress) {
   model.train();  // dropout drops, batch norm uses (and updates) the batch statistics
   EpochResult result;
   double loss_sum = 0.0;  // summed over images, so a smaller last batch counts by its size
@@ -47,13 +47,17 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
     optimizer.set_lr(schedule(step));
     Tensor logits = model(batch.images);  // [B, 10]
     Tensor loss = cross_entropy(logits, batch.labels);
+    // A NaN loss would make every weight NaN at this step's update: stop before it.
+    const double loss_value = loss.item();
+    check_loss_is_finite(loss_value, step, last_finite, "mnist, epoch " + std::to_string(epoch), "--lr",
+                         optimizer.lr());
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();
     ++step;
 
     const int64_t images = batch.labels.numel();
-    loss_sum += loss.item() * static_cast<double>(images);
+    loss_sum += loss_value * static_cast<double>(images);
     correct += count_correct(predicted_classes(logits), batch.labels);
     result.images += images;
     const double seen = static_cast<double>(result.images);
@@ -65,11 +69,14 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
   return result;
 }
 
-Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size) {
+Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size,
+                    const std::string& set_name) {
+  const int64_t n = images.size(0);
+  // 0 correct out of 0 is no accuracy at all (0/0 would print as a score of nan)
+  check(n > 0, "mnist: the ", set_name, " set has no images: there is nothing to evaluate on");
   model.eval();         // no dropout; batch norm uses its running statistics
   NoGradGuard no_grad;  // nothing will be differentiated: record no graph
   Evaluation result;
-  const int64_t n = images.size(0);
   double loss_sum = 0.0;
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, n);
