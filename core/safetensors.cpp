@@ -1,25 +1,24 @@
 // Reading and writing safetensors files (the format is described in core/safetensors.h).
 //
 // Three parts, top to bottom:
-//   1. a small JSON reader for the header: objects, arrays, strings (with escapes) and integers,
-//      which is all safetensors uses, and nothing else;
-//   2. save_safetensors: header text, then an atomic write (temporary file, fsync, rename);
+//   1. the header's JSON, read by nlohmann::json into a small tree that keeps every value's file
+//      offset (objects, arrays, strings and integers: all safetensors uses, and nothing else);
+//   2. save_safetensors: header text, then the tensors streamed into an AtomicFile (core/fs.h:
+//      temporary file, fsync, rename);
 //   3. load_safetensors: read the length, parse the header, check every entry against the file,
 //      then read each tensor's bytes straight into its storage.
 #include "core/safetensors.h"
 
-#include "core/json_escape.h"
+#include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "core/fs.h"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <cerrno>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <iterator>
 #include <limits>
 #include <unordered_map>
 
@@ -61,6 +60,7 @@ struct JsonValue {
   enum class Kind { Object, Array, String, Integer };
   Kind kind = Kind::Integer;
   uint64_t offset = 0;
+  uint64_t key_offset = 0;                                 // where its key starts (object members)
   std::string string;                                      // Kind::String
   int64_t integer = 0;                                     // Kind::Integer
   std::vector<JsonValue> array;                            // Kind::Array
@@ -77,264 +77,220 @@ const char* kind_name(JsonValue::Kind k) {
   return "?";
 }
 
-// Recursive descent over the header text. Positions in errors are file offsets (header byte i is
-// file byte 8 + i), so they can be found with a hex viewer.
-class HeaderParser {
- public:
-  HeaderParser(const std::string& text, const std::string& path) : text_(text), path_(path) {}
+// nlohmann::json reads the header text (the lexing, escapes, UTF-8 and syntax rules are its
+// job); its SAX interface hands us one event per token, and HeaderBuilder turns them into a
+// JsonValue tree with the safetensors rules on top: the root is an object, numbers are 64-bit
+// integers, no true/false/null, at most kMaxJsonDepth levels, no key twice in one object.
+//
+// Positions: SAX events carry none, so the parser reads the text through TrackingIterator, which
+// records how far it has read. When an event arrives, the parser has read exactly up to the end of
+// that token (one character more after a number), so the token's start is found by stepping back
+// over it. Positions in errors are file offsets (header byte i is file byte 8 + i), so they can
+// be found with a hex viewer.
+struct TrackingIterator {
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
 
-  // The whole header: one object, then only whitespace (the padding) up to the end.
-  JsonValue parse_document() {
-    skip_whitespace();
-    if (peek() != '{') error("the header must be a JSON object starting with '{'");
-    JsonValue root = parse_value(0);
-    skip_whitespace();
-    if (pos_ != text_.size()) error("unexpected text after the header object");
-    return root;
+  const char* p = nullptr;
+  const char** reached = nullptr;  // where the parser has read up to (shared by all copies)
+
+  reference operator*() const { return *p; }
+  TrackingIterator& operator++() {
+    ++p;
+    *reached = p;
+    return *this;
+  }
+  TrackingIterator operator++(int) {
+    TrackingIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const TrackingIterator& other) const { return p == other.p; }
+  bool operator!=(const TrackingIterator& other) const { return p != other.p; }
+};
+
+class HeaderBuilder {
+ public:
+  HeaderBuilder(const std::string& text, const std::string& path) : text_(text), path_(path), reached_(text.data()) {}
+
+  JsonValue parse() {
+    TrackingIterator first{text_.data(), &reached_}, last{text_.data() + text_.size(), &reached_};
+    // strict: only whitespace (the padding) may follow the object.
+    nlohmann::json::sax_parse(first, last, this, nlohmann::json::input_format_t::json, /*strict=*/true);
+    check(done_, "load_safetensors: '", path_, "': the JSON header ended early");
+    return std::move(root_);
+  }
+
+  // ---- the SAX interface nlohmann calls ----
+  bool null() { refuse_literal(4); }
+  bool boolean(bool value) { refuse_literal(value ? 4 : 5); }
+  bool number_integer(int64_t value) { return add_integer(value); }
+  bool number_unsigned(uint64_t value) {
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      error(number_start(), "integer does not fit in 64 bits");
+    return add_integer(static_cast<int64_t>(value));
+  }
+  bool number_float(double, const std::string& text) {
+    // nlohmann reads an integer too large for 64 bits as a floating-point number
+    bool fraction = text.find_first_of(".eE") != std::string::npos;
+    error(number_start(), fraction ? "expected an integer, got a fraction or exponent"
+                                   : "integer does not fit in 64 bits");
+  }
+  bool string(std::string& value) {
+    JsonValue& v = add(string_start(), JsonValue::Kind::String);
+    v.string = std::move(value);
+    return true;
+  }
+  bool binary(nlohmann::json::binary_t&) { error(position(), "binary values are not JSON"); }
+  bool start_object(std::size_t) {
+    open(JsonValue::Kind::Object);
+    return true;
+  }
+  bool key(std::string& key) {
+    pending_key_ = std::move(key);
+    pending_key_offset_ = string_start();
+    return true;
+  }
+  bool end_object() {
+    check_unique_keys(*stack_.back());
+    stack_.pop_back();
+    done_ = stack_.empty();
+    return true;
+  }
+  bool start_array(std::size_t) {
+    open(JsonValue::Kind::Array);
+    return true;
+  }
+  bool end_array() {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
+    // `position` counts the characters read, the offending one included (one past the end of the
+    // text when the text ended too early).
+    size_t at = position > 0 ? std::min(position - 1, text_.size()) : 0;
+    std::string what = ex.what();  // "[json.exception.parse_error.101] parse error at line 1, column 6: ..."
+    size_t colon = what.find(": ", what.find("column "));
+    error(at, colon == std::string::npos ? what : what.substr(colon + 2));
   }
 
  private:
   const std::string& text_;
   const std::string& path_;
-  size_t pos_ = 0;
+  const char* reached_;
+  JsonValue root_;
+  std::vector<JsonValue*> stack_;  // the open objects and arrays, innermost last
+  std::string pending_key_;        // an object's key, waiting for its value
+  uint64_t pending_key_offset_ = 0;
+  bool done_ = false;
 
-  [[noreturn]] void error(const std::string& what) const {
-    fail("load_safetensors: '", path_, "': malformed JSON header at file offset ", 8 + pos_, " (", found(),
-         "): ", what);
+  size_t position() const { return static_cast<size_t>(reached_ - text_.data()); }
+
+  // A string token ends where the parser stopped; its opening quote is the nearest quote before
+  // the end that is not escaped (preceded by an even number of backslashes).
+  size_t string_start() const {
+    size_t i = position() - 1;  // the closing quote
+    while (i > 0) {
+      --i;
+      if (text_[i] != '"') continue;
+      size_t backslashes = 0;
+      while (i >= backslashes + 1 && text_[i - backslashes - 1] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) return i;
+    }
+    return 0;
   }
 
-  std::string found() const {
-    if (pos_ >= text_.size()) return "at the end of the header";
-    unsigned char c = static_cast<unsigned char>(text_[pos_]);
-    if (c >= 0x20 && c < 0x7f) return std::string("found '") + static_cast<char>(c) + "'";
-    return "found byte " + std::to_string(c);
+  // The parser read one character past a number (to see that it ended), unless the text ended.
+  size_t number_start() const {
+    size_t i = position();
+    if (i > 0 && !std::isdigit(static_cast<unsigned char>(text_[i - 1]))) --i;
+    while (i > 0 && std::strchr("0123456789+-.eE", text_[i - 1]) != nullptr && text_[i - 1] != '\0') --i;
+    return i;
   }
 
-  int peek() const { return pos_ < text_.size() ? static_cast<unsigned char>(text_[pos_]) : -1; }
-
-  void skip_whitespace() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-                                   text_[pos_] == '\r'))
-      ++pos_;
+  [[noreturn]] void error(size_t pos, const std::string& what) const {
+    std::string found = "at the end of the header";
+    if (pos < text_.size()) {
+      unsigned char c = static_cast<unsigned char>(text_[pos]);
+      found = c >= 0x20 && c < 0x7f ? std::string("found '") + static_cast<char>(c) + "'"
+                                    : "found byte " + std::to_string(c);
+    }
+    fail("load_safetensors: '", path_, "': malformed JSON header at file offset ", 8 + pos, " (", found, "): ", what);
   }
 
-  void expect(char c, const char* context) {
-    skip_whitespace();
-    if (peek() != c) error(std::string("expected '") + c + "' " + context);
-    ++pos_;
+  [[noreturn]] void refuse_literal(size_t length) const {
+    error(position() - length, "expected a value (object, array, string or integer; safetensors headers use nothing else)");
   }
 
-  JsonValue parse_value(int depth) {
-    if (depth > kMaxJsonDepth) error("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    skip_whitespace();
-    JsonValue v;
-    v.offset = 8 + pos_;
-    int c = peek();
-    if (c == '{') {
-      v.kind = JsonValue::Kind::Object;
-      ++pos_;
-      skip_whitespace();
-      if (peek() == '}') {
-        ++pos_;
-        return v;
-      }
-      while (true) {
-        skip_whitespace();
-        if (peek() != '"') error("expected a string key in an object");
-        std::string key = parse_string();
-        for (const auto& member : v.object)
-          if (member.first == key) error("the key \"" + key + "\" appears twice in one object");
-        expect(':', "after an object key");
-        v.object.emplace_back(std::move(key), parse_value(depth + 1));
-        skip_whitespace();
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        if (peek() == '}') {
-          ++pos_;
-          return v;
-        }
-        error("expected ',' or '}' after a value in an object");
-      }
+  // Places a new value: as the root, in the open array, or under the pending key of the open object.
+  JsonValue& add(size_t start, JsonValue::Kind kind) {
+    if (stack_.empty()) {
+      if (kind != JsonValue::Kind::Object) error(start, "the header must be a JSON object starting with '{'");
+      root_.kind = kind;
+      root_.offset = 8 + start;
+      return root_;
     }
-    if (c == '[') {
-      v.kind = JsonValue::Kind::Array;
-      ++pos_;
-      skip_whitespace();
-      if (peek() == ']') {
-        ++pos_;
-        return v;
-      }
-      while (true) {
-        v.array.push_back(parse_value(depth + 1));
-        skip_whitespace();
-        if (peek() == ',') {
-          ++pos_;
-          continue;
-        }
-        if (peek() == ']') {
-          ++pos_;
-          return v;
-        }
-        error("expected ',' or ']' after a value in an array");
-      }
-    }
-    if (c == '"') {
-      v.kind = JsonValue::Kind::String;
-      v.string = parse_string();
-      return v;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) {
-      v.kind = JsonValue::Kind::Integer;
-      v.integer = parse_integer();
-      return v;
-    }
-    error("expected a value (object, array, string or integer; safetensors headers use nothing else)");
-  }
-
-  // An optional '-', then digits without leading zeros; fractions and exponents are refused.
-  int64_t parse_integer() {
-    bool negative = false;
-    if (peek() == '-') {
-      negative = true;
-      ++pos_;
-    }
-    if (!(peek() >= '0' && peek() <= '9')) error("expected a digit");
-    if (peek() == '0' && pos_ + 1 < text_.size() && text_[pos_ + 1] >= '0' && text_[pos_ + 1] <= '9')
-      error("numbers may not have leading zeros");
-    uint64_t magnitude = 0;
-    const uint64_t limit = negative ? uint64_t(std::numeric_limits<int64_t>::max()) + 1
-                                    : uint64_t(std::numeric_limits<int64_t>::max());
-    while (peek() >= '0' && peek() <= '9') {
-      uint64_t digit = static_cast<uint64_t>(peek() - '0');
-      if (magnitude > (limit - digit) / 10) error("integer does not fit in 64 bits");
-      magnitude = magnitude * 10 + digit;
-      ++pos_;
-    }
-    if (peek() == '.' || peek() == 'e' || peek() == 'E') error("expected an integer, got a fraction or exponent");
-    if (!negative) return static_cast<int64_t>(magnitude);
-    return magnitude == limit ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(magnitude);
-  }
-
-  unsigned parse_hex4() {
-    unsigned value = 0;
-    for (int i = 0; i < 4; ++i) {
-      int c = peek();
-      unsigned digit;
-      if (c >= '0' && c <= '9') digit = c - '0';
-      else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
-      else error("expected 4 hex digits after \\u");
-      value = value * 16 + digit;
-      ++pos_;
-    }
-    return value;
-  }
-
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+    JsonValue& parent = *stack_.back();
+    JsonValue* v;
+    if (parent.kind == JsonValue::Kind::Array) {
+      v = &parent.array.emplace_back();
     } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
+      v = &parent.object.emplace_back(std::move(pending_key_), JsonValue{}).second;
+      v->key_offset = 8 + pending_key_offset_;
+      pending_key_.clear();
     }
+    v->kind = kind;
+    v->offset = 8 + start;
+    return *v;
   }
 
-  // "..." with the JSON escapes \" \\ \/ \b \f \n \r \t and \uXXXX (surrogate pairs joined).
-  std::string parse_string() {
-    ++pos_;  // the opening quote
-    std::string out;
-    while (true) {
-      int c = peek();
-      if (c < 0) error("unterminated string");
-      if (c == '"') {
-        ++pos_;
-        return out;
-      }
-      if (c < 0x20) error("control characters must be escaped inside strings");
-      if (c != '\\') {
-        out += static_cast<char>(c);
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // the backslash
-      int e = peek();
-      ++pos_;
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          uint32_t cp = parse_hex4();
-          if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by a low one
-            if (peek() != '\\' || pos_ + 1 >= text_.size() || text_[pos_ + 1] != 'u')
-              error("a \\u high surrogate must be followed by a \\u low surrogate");
-            pos_ += 2;
-            uint32_t low = parse_hex4();
-            if (low < 0xDC00 || low > 0xDFFF) error("invalid \\u low surrogate");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            error("a \\u low surrogate without a high one");
-          }
-          append_utf8(out, cp);
-          break;
-        }
-        default:
-          --pos_;
-          error("unknown escape sequence in a string");
-      }
-    }
+  bool add_integer(int64_t value) {
+    add(number_start(), JsonValue::Kind::Integer).integer = value;
+    return true;
+  }
+
+  void open(JsonValue::Kind kind) {
+    size_t start = position() - 1;  // the '{' or '[' just read
+    if (stack_.size() + 1 > static_cast<size_t>(kMaxJsonDepth))
+      error(start, "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    stack_.push_back(&add(start, kind));
+  }
+
+  // Sorting the keys finds a repeated one in n log n steps (comparing every pair took 30 s for a
+  // header of 160,000 tensors).
+  void check_unique_keys(const JsonValue& object) const {
+    std::vector<const std::pair<std::string, JsonValue>*> members;
+    members.reserve(object.object.size());
+    for (const auto& member : object.object) members.push_back(&member);
+    std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+      return a->first != b->first ? a->first < b->first : a->second.key_offset < b->second.key_offset;
+    });
+    for (size_t i = 1; i < members.size(); ++i)
+      if (members[i]->first == members[i - 1]->first)
+        fail("load_safetensors: '", path_, "': malformed JSON header at file offset ", members[i]->second.key_offset,
+             ": the key \"", members[i]->first, "\" appears twice in one object (first at file offset ",
+             members[i - 1]->second.key_offset, ")");
   }
 };
 
-// ---- 2. writing -----------------------------------------------------------------------------------
-
-std::string system_error_text(int err) { return std::strerror(err); }
-
-// write() may write less than asked (signals, pipes); loop until all bytes are out.
-void write_all(int fd, const void* data, size_t n, const std::string& tmp_path, const std::string& what) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("save_safetensors: cannot write ", what, " to '", tmp_path, "': ", system_error_text(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
+// A string as a JSON string literal, quotes included. Names must be valid UTF-8: JSON text is.
+std::string json_string(const std::string& text, const std::string& what) {
+  try {
+    return nlohmann::json(text).dump();
+  } catch (const nlohmann::json::exception&) {
+    fail("save_safetensors: ", what, " is not valid UTF-8 (JSON text must be)");
   }
 }
 
-// A name for the temporary file, unique within this machine: the process id and a counter.
-std::string temporary_path_for(const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-}
+// ---- 2. writing -----------------------------------------------------------------------------------
 
-// After a rename, the directory entry itself must reach the disk too, or a crash can undo the rename.
-// Best effort: some file systems do not support fsync on directories, and the data is safe anyway.
-void sync_directory_of(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
+std::string header_length_bytes(uint64_t n) {
+  std::string length(8, '\0');
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<char>(n >> (8 * i));  // little-endian
+  return length;
 }
 
 // ---- 3. reading -----------------------------------------------------------------------------------
@@ -355,12 +311,13 @@ std::string safetensors_header(const NamedTensors& tensors, const Metadata& meta
   std::unordered_map<std::string, size_t> seen;
   std::string json = "{";
   if (!metadata.empty()) {
-    json += json_escape(kMetadataKey) + ":{";
+    json += json_string(kMetadataKey, "") + ":{";
     bool first = true;
     for (const auto& [key, value] : metadata) {
       if (!first) json += ",";
       first = false;
-      json += json_escape(key) + ":" + json_escape(value);
+      json += json_string(key, "metadata key \"" + key + "\"") + ":" +
+              json_string(value, "the value of metadata \"" + key + "\"");
     }
     json += "}";
   }
@@ -376,7 +333,7 @@ std::string safetensors_header(const NamedTensors& tensors, const Metadata& meta
     check(t.device() == Device::CPU, "save_safetensors: tensor \"", name, "\" is on ", device_name(t.device()),
           "; copy it to the cpu first");
     if (json.size() > 1) json += ",";
-    json += json_escape(name) + ":{\"dtype\":\"" + safetensors_dtype(t.dtype()) + "\",\"shape\":[";
+    json += json_string(name, "the tensor name \"" + name + "\"") + ":{\"dtype\":\"" + safetensors_dtype(t.dtype()) + "\",\"shape\":[";
     for (int64_t d = 0; d < t.dim(); ++d) {
       if (d) json += ",";
       json += std::to_string(t.shape()[d]);
@@ -396,36 +353,13 @@ std::string safetensors_header(const NamedTensors& tensors, const Metadata& meta
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
   const std::string header = safetensors_header(tensors, metadata);  // also checks names and tensors
-  std::error_code ec;
-  check(!std::filesystem::is_directory(path, ec), "save_safetensors: cannot write '", path,
-        "': it is a directory");
-
-  const std::string tmp = temporary_path_for(path);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fail("save_safetensors: cannot create '", tmp, "' (the temporary file for '", path,
-         "'): ", system_error_text(errno));
-  try {
-    unsigned char length[8];
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(n >> (8 * i));  // little-endian
-    write_all(fd, length, 8, tmp, "the header length");
-    write_all(fd, header.data(), header.size(), tmp, "the header");
-    for (const auto& [name, t] : tensors)
-      write_all(fd, t.raw_data(), t.nbytes(), tmp, "tensor \"" + name + "\"");
-    // The bytes must be on the disk before the rename makes them "the" file.
-    if (::fsync(fd) != 0) fail("save_safetensors: fsync of '", tmp, "' failed: ", system_error_text(errno));
-    int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) fail("save_safetensors: closing '", tmp, "' failed: ", system_error_text(errno));
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      fail("save_safetensors: cannot rename '", tmp, "' to '", path, "': ", system_error_text(errno));
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());  // the old file at `path` is untouched
-    throw;
-  }
-  sync_directory_of(path);
+  // Streamed: the header, then each tensor's bytes straight from its storage (no copy of the file
+  // in memory). Nothing replaces `path` until commit(); an exception removes the temporary file.
+  AtomicFile out(path, "save_safetensors");
+  out.write(header_length_bytes(header.size()), "the header length");
+  out.write(header, "the header");
+  for (const auto& [name, t] : tensors) out.write(t.raw_data(), t.nbytes(), "tensor \"" + name + "\"");
+  out.commit();
 }
 
 // ---- load -----------------------------------------------------------------------------------------
@@ -433,19 +367,14 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 SafetensorsFile load_safetensors(const std::string& path) {
   std::error_code ec;
   check(!std::filesystem::is_directory(path, ec), "load_safetensors: '", path, "' is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("load_safetensors: cannot open '", path, "': ", system_error_text(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff end_position = in.tellg();
-  check(end_position >= 0, "load_safetensors: cannot find the size of '", path, "' (not a regular file?)");
-  const uint64_t file_size = static_cast<uint64_t>(end_position);
-  in.seekg(0);
+  InputFile in(path, "load_safetensors");  // refuses devices, FIFOs and other non-regular files
+  const uint64_t file_size = in.size();
 
   // bytes [0, 8): the header length N
   check(file_size >= 8, "load_safetensors: '", path, "' is ", file_size,
         " bytes long, too short for the 8-byte header length at offset 0 (not a safetensors file?)");
   unsigned char length[8];
-  in.read(reinterpret_cast<char*>(length), 8);
+  in.read_at(0, length, 8);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | length[i];
   check(n <= file_size - 8, "load_safetensors: '", path, "': the header length at offset 0 says ", n,
@@ -457,10 +386,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   // bytes [8, 8 + N): the JSON header
   std::string text(n, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(n));
-  check(static_cast<uint64_t>(in.gcount()) == n, "load_safetensors: '", path, "': could not read the ", n,
-        "-byte header at offset 8");
-  JsonValue root = HeaderParser(text, path).parse_document();
+  in.read_at(8, text.data(), n);
+  JsonValue root = HeaderBuilder(text, path).parse();
 
   const uint64_t data_start = 8 + n;
   const uint64_t data_size = file_size - data_start;
@@ -500,16 +427,22 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
     check(shape->kind == JsonValue::Kind::Array, where(name), ": shape at file offset ", shape->offset,
           " must be an array, got ", kind_name(shape->kind));
-    uint64_t numel = 1;
-    bool overflow = false;
     for (const JsonValue& d : shape->array) {
       check(d.kind == JsonValue::Kind::Integer && d.integer >= 0, where(name), ": shape at file offset ",
             shape->offset, " must hold non-negative integers (dimension at offset ", d.offset, ")");
       e.shape.push_back(d.integer);
-      overflow = overflow || __builtin_mul_overflow(numel, static_cast<uint64_t>(d.integer), &numel);
     }
+    // A zero anywhere makes an empty tensor, however large the other dimensions ([2^62, 2, 0]).
+    const bool empty = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
+    uint64_t numel = 1;
+    bool overflow = false;
+    for (int64_t d : e.shape)
+      if (!empty) overflow = overflow || __builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel);
+    if (empty) numel = 0;
     uint64_t expected_bytes = 0;
-    overflow = overflow || __builtin_mul_overflow(numel, dtype_size(e.dtype), &expected_bytes);
+    // Tensor sizes are int64_t: the element count must fit there too.
+    overflow = overflow || numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+               __builtin_mul_overflow(numel, dtype_size(e.dtype), &expected_bytes);
     check(!overflow, where(name), ": shape ", shape_str(e.shape), " at file offset ", shape->offset,
           " is too large (its size in bytes does not fit in 64 bits)");
 
@@ -530,11 +463,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
   }
 
   // The tensors must tile the data section: sorted by offset, each begins where the previous ended,
-  // with no overlap, no gap, and nothing left over at the end.
+  // with no overlap, no gap, and nothing left over at the end. Sorting by begin AND end puts an
+  // empty tensor [8, 8] before a tensor [8, 16] whatever their order in the header.
   std::vector<const TensorEntry*> by_offset;
   for (const TensorEntry& e : entries) by_offset.push_back(&e);
-  std::stable_sort(by_offset.begin(), by_offset.end(),
-                   [](const TensorEntry* a, const TensorEntry* b) { return a->begin < b->begin; });
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const TensorEntry* a, const TensorEntry* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
   uint64_t covered = 0;
   const TensorEntry* previous = nullptr;
   for (const TensorEntry* e : by_offset) {
@@ -556,10 +491,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   std::unordered_map<const TensorEntry*, Tensor> loaded;
   for (const TensorEntry* e : by_offset) {
     Tensor t = Tensor::empty(e->shape, e->dtype);
-    in.seekg(static_cast<std::streamoff>(data_start + e->begin));
-    in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(e->end - e->begin));
-    check(static_cast<uint64_t>(in.gcount()) == e->end - e->begin, where(e->name), ": could not read ",
-          e->end - e->begin, " bytes at file offset ", data_start + e->begin);
+    in.read_at(data_start + e->begin, t.raw_data(), e->end - e->begin);
     loaded[e] = t;
   }
   for (const TensorEntry& e : entries) result.tensors.emplace_back(e.name, loaded[&e]);

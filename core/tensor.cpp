@@ -25,8 +25,14 @@ std::string shape_str(const std::vector<int64_t>& shape) {
 }
 
 int64_t shape_numel(const Shape& shape) {
+  // A zero anywhere means no elements, even when the other dimensions multiply past int64
+  // ([2^62, 2, 0] is a valid empty shape); otherwise the product must fit in int64.
+  for (int64_t d : shape)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    check(d > 0 && !__builtin_mul_overflow(n, d, &n), "shape ", shape_str(shape),
+          d < 0 ? " has a negative dimension" : " has too many elements (more than 2^63 - 1)");
   return n;
 }
 

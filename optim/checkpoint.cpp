@@ -3,9 +3,11 @@
 
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <unordered_map>
 
 #include "core/autograd.h"
+#include "core/fs.h"
 
 namespace ember {
 
@@ -106,6 +108,9 @@ void copy_into_model(const NamedTensors& model_state, const NamedTensors& loaded
 
 void save_checkpoint(const std::string& path, const NamedTensors& model_state, const Optimizer& optimizer,
                      int64_t step, const std::array<uint64_t, 6>& rng_state, const Metadata& extra) {
+  // A run killed in the middle of a save leaves its temporary file ("<path>.tmp-<pid>-<n>") in the
+  // folder; each is as large as a checkpoint, so clean up those of dead processes first.
+  remove_stale_temporaries(std::filesystem::path(path).parent_path().string());
   Metadata metadata;
   for (const auto& [key, value] : extra) {
     check(!is_reserved_key(key), "save_checkpoint: extra metadata key \"", key,

@@ -6,6 +6,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -230,18 +233,19 @@ TEST(Safetensors, DamagedHeadersNameTheProblem) {
       {file_bytes("[1, 2]", ""),
        "malformed JSON header at file offset 8 (found '['): the header must be a JSON object"},
       {file_bytes("{\"a\" 1}", ""),
-       "malformed JSON header at file offset 13 (found '1'): expected ':' after an object key"},
-      {file_bytes("{\"a\": {\"dtype\": \"F32\",}}", ""), "file offset 30 (found '}'): expected a string key"},
-      {file_bytes("{\"a\": tru}", ""), "file offset 14 (found 't'): expected a value"},
-      {file_bytes("{\"a\": \"x", ""), "unterminated string"},
-      {file_bytes("{\"a\": \"\\q\"}", ""), "unknown escape sequence"},
-      {file_bytes("{\"a\": \"\\ud800\"}", ""), "high surrogate must be followed by a \\u low surrogate"},
+       "malformed JSON header at file offset 13 (found '1'): syntax error while parsing object separator - "
+       "unexpected number literal; expected ':'"},
+      {file_bytes("{\"a\": {\"dtype\": \"F32\",}}", ""), "file offset 30 (found '}'): syntax error while parsing object key"},
+      {file_bytes("{\"a\": tru}", ""), "file offset 17 (found '}'): syntax error while parsing value - invalid literal"},
+      {file_bytes("{\"a\": \"x", ""), "file offset 16 (at the end of the header): syntax error while parsing value - invalid string: missing closing quote"},
+      {file_bytes("{\"a\": \"\\q\"}", ""), "file offset 16 (found 'q'): syntax error while parsing value - invalid string: forbidden character after backslash"},
+      {file_bytes("{\"a\": \"\\ud800\"}", ""), "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF"},
       {file_bytes("{\"a\": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", ""), "nested deeper than 16 levels"},
-      {file_bytes("{\"a\": 1, \"a\": 2}", ""), "the key \"a\" appears twice in one object"},
-      {file_bytes("{\"a\": 012}", ""), "leading zeros"},
+      {file_bytes("{\"a\": 1, \"a\": 2}", ""), "file offset 17: the key \"a\" appears twice in one object (first at file offset 9)"},
+      {file_bytes("{\"a\": 012}", ""), "file offset 16 (found '2'): syntax error while parsing object - unexpected number literal"},
       {file_bytes("{\"a\": 99999999999999999999}", ""), "integer does not fit in 64 bits"},
       {file_bytes("{\"a\": 1.5}", ""), "expected an integer, got a fraction or exponent"},
-      {file_bytes("{} x", ""), "unexpected text after the header object"},
+      {file_bytes("{} x", ""), "file offset 11 (found 'x'): syntax error while parsing value - invalid literal; last read: '{} x'; expected end of input"},
       {file_bytes("{\"w\": {\"dtype\": \"F16\", \"shape\": [4], \"data_offsets\": [0, 8]}}", data8),
        "tensor \"w\": dtype \"F16\" at file offset 24 is not supported (expected F32, F64 or I64)"},
       {file_bytes("{\"w\": {\"dtype\": \"F32\", \"shape\": [2]}}", data8),
@@ -313,7 +317,8 @@ TEST(Safetensors, AtomicWriteReplacesOrKeepsTheOldFile) {
 
   // the directory does not exist
   msg = error_text([&] { save_safetensors(dir + "/no/such/dir/m.safetensors", {{"w", Tensor::ones({4})}}); });
-  EXPECT_TRUE(contains(msg, "save_safetensors: cannot create '" + dir + "/no/such/dir/m.safetensors.tmp-")) << msg;
+  EXPECT_TRUE(contains(msg, "save_safetensors: cannot write '" + dir + "/no/such/dir/m.safetensors': cannot create '" + dir +
+                            "/no/such/dir/m.safetensors.tmp-")) << msg;
   EXPECT_TRUE(contains(msg, "No such file or directory")) << msg;
 
   // The disk fills up half way through the data: a file-size limit makes write() fail with EFBIG
@@ -367,4 +372,80 @@ TEST(Safetensors, StateDictDifferencesListEveryProblem) {
   EXPECT_TRUE(contains(msg, "Sequential: state dict does not match the model (2 problems):")) << msg;
   EXPECT_FALSE(contains(msg, "missing")) << msg;
   EXPECT_FALSE(contains(msg, "unexpected")) << msg;
+}
+
+// ---- found by review and fuzzing --------------------------------------------------------------------
+
+TEST(Safetensors, ManyEmptyTensorsLoadQuickly) {
+  // 160,000 empty tensors: the duplicate-key check used to compare every pair of keys (30 s).
+  std::string dir = scratch("many");
+  NamedTensors tensors;
+  for (int i = 0; i < 160000; ++i) tensors.emplace_back("t" + std::to_string(i), Tensor::zeros({0}));
+  save_safetensors(dir + "/many.safetensors", tensors);
+  const auto start = std::chrono::steady_clock::now();
+  SafetensorsFile file = load_safetensors(dir + "/many.safetensors");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(file.tensors.size(), 160000u);
+  EXPECT_EQ(file.tensors[159999].first, "t159999");
+  EXPECT_LT(seconds, 5.0);
+}
+
+TEST(Safetensors, EmptyTensorAtAnotherTensorsStartLoadsInAnyKeyOrder) {
+  // "z" is empty at offset 0, where "a" starts: valid whichever of the two the header names first.
+  std::string dir = scratch("empty_start");
+  const std::string data8(8, '\0');
+  const std::string a = "\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}";
+  const std::string z = "\"z\": {\"dtype\": \"F32\", \"shape\": [0, 3], \"data_offsets\": [0, 0]}";
+  EXPECT_EQ(load_error(dir, file_bytes("{" + a + ", " + z + "}", data8)), "");
+  EXPECT_EQ(load_error(dir, file_bytes("{" + z + ", " + a + "}", data8)), "");
+  SafetensorsFile file = load_safetensors(dir + "/damaged.safetensors");
+  EXPECT_EQ(file.get("z").shape(), (Shape{0, 3}));
+  EXPECT_EQ(file.tensors[0].first, "z");  // the header's order
+}
+
+TEST(Safetensors, HugeDimensionsWithAZeroAreAnEmptyTensor) {
+  // [2^62, 2, 0] has no elements; multiplying left to right would overflow int64 first.
+  std::string dir = scratch("huge_zero");
+  std::string msg = load_error(
+      dir, file_bytes("{\"w\": {\"dtype\": \"F64\", \"shape\": [4611686018427387904, 2, 0], \"data_offsets\": [0, 0]}}", ""));
+  EXPECT_EQ(msg, "");
+  EXPECT_EQ(load_safetensors(dir + "/damaged.safetensors").get("w").numel(), 0);
+  // without the zero: too large, named
+  msg = load_error(dir, file_bytes("{\"w\": {\"dtype\": \"F64\", \"shape\": [4611686018427387904, 2], \"data_offsets\": [0, 0]}}", ""));
+  EXPECT_TRUE(contains(msg, "shape [4611686018427387904, 2] at file offset")) << msg;
+  EXPECT_TRUE(contains(msg, "is too large")) << msg;
+}
+
+TEST(Safetensors, RefusesWhatIsNotARegularFile) {
+  std::string msg = error_text([&] { load_safetensors("/dev/zero"); });
+  EXPECT_TRUE(contains(msg, "load_safetensors: '/dev/zero' is a character device, not a regular file")) << msg;
+  std::string dir = scratch("fifo");
+  ASSERT_EQ(mkfifo((dir + "/pipe.safetensors").c_str(), 0600), 0);
+  msg = error_text([&] { load_safetensors(dir + "/pipe.safetensors"); });  // must not wait for a writer
+  EXPECT_TRUE(contains(msg, "pipe.safetensors' is a FIFO (named pipe), not a regular file")) << msg;
+}
+
+TEST(Safetensors, NamesMustBeUtf8AndLiteralsAreRefused) {
+  std::string dir = scratch("utf8");
+  std::string msg = error_text([&] { save_safetensors(dir + "/x.safetensors", {{"bad\xff", Tensor::ones({1})}}); });
+  EXPECT_TRUE(contains(msg, "save_safetensors: the tensor name \"bad\xff\" is not valid UTF-8")) << msg;
+  EXPECT_TRUE(files_in(dir).empty());
+  msg = load_error(dir, file_bytes("{\"a\": true}", ""));
+  EXPECT_TRUE(contains(msg, "file offset 14 (found 't'): expected a value (object, array, string or integer")) << msg;
+  msg = load_error(dir, file_bytes("{\"a\": \"\xc3\"}", ""));
+  EXPECT_TRUE(contains(msg, "invalid string: ill-formed UTF-8 byte")) << msg;
+}
+
+TEST(Safetensors, ShapeNumelChecksOverflowAndZeros) {
+  EXPECT_EQ(shape_numel({}), 1);
+  EXPECT_EQ(shape_numel({2, 3, 4}), 24);
+  EXPECT_EQ(shape_numel({int64_t(1) << 62, 2, 0}), 0);  // empty, although 2^62 * 2 overflows
+  EXPECT_EQ(shape_numel({0, -1}), 0);                    // a zero wins: nothing to count
+  EXPECT_EQ(Tensor::zeros({int64_t(1) << 62, 2, 0}).numel(), 0);
+  std::string msg = error_text([] { shape_numel({int64_t(1) << 62, 2}); });
+  EXPECT_TRUE(contains(msg, "shape [4611686018427387904, 2] has too many elements")) << msg;
+  msg = error_text([] { shape_numel({3, int64_t(1) << 40, int64_t(1) << 40}); });
+  EXPECT_TRUE(contains(msg, "has too many elements")) << msg;
+  msg = error_text([] { shape_numel({3, -2}); });
+  EXPECT_TRUE(contains(msg, "shape [3, -2] has a negative dimension")) << msg;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// JsonObject: a flat JSON object for results files such as metrics.json.
+// JsonObject: a flat JSON object for results files such as metrics.json, kept as an
+// nlohmann::ordered_json object (keys stay in the order they were first set).
 //
 //   JsonObject metrics;
 //   metrics.set("test_accuracy", 0.9812).set("epochs", 2).set("model", "mlp")
@@ -7,53 +8,44 @@
 //   metrics.save(run_dir + "/metrics.json");
 //
 // Values can be numbers, booleans, strings, and arrays of those (arrays may nest, e.g. a
-// confusion matrix as std::vector<std::vector<int64_t>>). Keys keep the order they were first
-// set in; setting a key again replaces its value. Numbers are written with the shortest text that
-// reads back as the same double. JSON has no NaN or infinity: those are written as null.
-#include <concepts>
+// confusion matrix as std::vector<std::vector<int64_t>>): anything nlohmann::json converts.
+// Setting a key again replaces its value. Numbers are written with the shortest text that reads
+// back as the same double. JSON has no NaN or infinity: those are written as null.
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "core/json_escape.h"  // json_escape: he said "hi" -> "he said \"hi\""
+#include <nlohmann/json.hpp>
 
 namespace ember {
 
-// json_value: one C++ value as JSON text.
-std::string json_value(double value);
-std::string json_value(bool value);
-std::string json_value(const std::string& value);
-std::string json_value(const char* value);
+// text as a JSON string literal, quotes included: he said "hi" -> "he said \"hi\"". Control
+// characters are escaped (\n, \u0001, ...); invalid UTF-8 becomes U+FFFD.
+std::string json_escape(const std::string& text);
 
-// Integers of any size (bool is not taken here: the bool overload above is an exact match).
-template <std::integral T>
-std::string json_value(T value) {
-  return std::to_string(value);
-}
+// A JSON value as text on one line, arrays as [1, 2.5, 3] (the layout of metrics.json).
+std::string json_text(const nlohmann::ordered_json& value);
 
-// Arrays, written on one line: [1, 2.5, 3].
+// json_value: one C++ value as JSON text on one line.
 template <typename T>
-std::string json_value(const std::vector<T>& values) {
-  std::string text = "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += json_value(values[i]);
-  }
-  return text + "]";
+std::string json_value(const T& value) {
+  return json_text(nlohmann::ordered_json(value));
 }
+std::string json_value(const char* value);  // checks for a null pointer
 
 class JsonObject {
  public:
   template <typename T>
   JsonObject& set(const std::string& key, const T& value) {
-    return set_json(key, json_value(value));
+    values_[key] = nlohmann::ordered_json(value);
+    return *this;
   }
+  JsonObject& set(const std::string& key, const char* value);
 
-  // Sets a value that is already JSON text (for callers that build their own).
+  // Sets a value that is already JSON text (for callers that build their own); the text is
+  // parsed, and an error names the key when it is not valid JSON.
   JsonObject& set_json(const std::string& key, const std::string& json_text);
 
-  bool has(const std::string& key) const;
-  size_t size() const { return entries_.size(); }
+  bool has(const std::string& key) const { return values_.contains(key); }
+  size_t size() const { return values_.size(); }
 
   // The object, one key per line:
   // {
@@ -67,7 +59,7 @@ class JsonObject {
   void save(const std::string& path) const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> entries_;  // key, value as JSON text
+  nlohmann::ordered_json values_ = nlohmann::ordered_json::object();
 };
 
 }  // namespace ember
