@@ -23,7 +23,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(EMBER_INSTALL_TARGETS ember_core ember_layers ember_optim ember_datasets ${EMBER_METRICS_LIBRARY}
-    ember_lessons_common ember)
+    ember_distributed ember_lessons_common ember)
 set(EMBER_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ember)
 
 install(TARGETS ${EMBER_INSTALL_TARGETS} EXPORT emberTargets
@@ -31,7 +31,7 @@ install(TARGETS ${EMBER_INSTALL_TARGETS} EXPORT emberTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # The headers of every layer, in the same folders as in the source tree.
-set(EMBER_HEADER_DIRS core layers optim datasets lessons/common)
+set(EMBER_HEADER_DIRS core layers optim datasets distributed lessons/common)
 if(EMBER_METRICS_LIBRARY)
   list(APPEND EMBER_HEADER_DIRS metrics)
 endif()

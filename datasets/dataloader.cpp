@@ -46,7 +46,19 @@ DataLoader::~DataLoader() { stop_worker(); }
 
 int64_t DataLoader::num_batches() const {
   const int64_t n = dataset_.size();
-  return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
+  if (drop_last_ || n % batch_size_ < shard_count_) return n / batch_size_;  // (see set_shard)
+  return (n + batch_size_ - 1) / batch_size_;
+}
+
+void DataLoader::set_shard(int64_t rank, int64_t world_size) {
+  check(world_size >= 1 && rank >= 0 && rank < world_size, "DataLoader: shard ", rank, " of ", world_size,
+        " is not a rank in [0, ", world_size, ")");
+  check(batch_size_ >= world_size, "DataLoader: a batch of ", batch_size_, " cannot be shared by ", world_size,
+        " processes (each needs at least one example): raise the batch size");
+  stop_worker();
+  running_ = false;
+  shard_rank_ = rank;
+  shard_count_ = world_size;
 }
 
 void DataLoader::set_epoch(int64_t epoch) {
@@ -153,13 +165,19 @@ DataLoader::Iterator DataLoader::begin() {
   return it;
 }
 
-// Batch b of an epoch: the examples order_[b * batch_size ...], each through the transform with
-// this batch's own generator, stacked into [B, ...].
+// Batch b of an epoch: the examples order_[b * batch_size ...] (this rank's slice of them when
+// sharded), each through the transform with this batch's own generator, stacked into [B, ...].
 Batch DataLoader::make_batch(int64_t epoch, int64_t b) const {
   NoGradGuard no_grad;  // a batch is data, not part of a graph (and this may be another thread)
-  const int64_t start = b * batch_size_;
-  const int64_t count = std::min(batch_size_, dataset_.size() - start);
-  Generator gen(mix_seed({seed_, static_cast<uint64_t>(epoch), kTransformStream, static_cast<uint64_t>(b)}));
+  const int64_t global_start = b * batch_size_;
+  const int64_t global_count = std::min(batch_size_, dataset_.size() - global_start);
+  // rank r of R takes [global_count * r / R, global_count * (r + 1) / R) of the batch
+  const int64_t start = global_start + global_count * shard_rank_ / shard_count_;
+  const int64_t count = global_start + global_count * (shard_rank_ + 1) / shard_count_ - start;
+  Generator gen(shard_count_ == 1
+                    ? mix_seed({seed_, static_cast<uint64_t>(epoch), kTransformStream, static_cast<uint64_t>(b)})
+                    : mix_seed({seed_, static_cast<uint64_t>(epoch), kTransformStream, static_cast<uint64_t>(b),
+                                static_cast<uint64_t>(shard_rank_)}));
   std::vector<Tensor> images;
   std::vector<int64_t> labels;
   for (int64_t i = 0; i < count; ++i) {
@@ -180,6 +198,7 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t b) const {
   batch.labels = Tensor::from_vector(labels, {count});
   batch.index = b;
   batch.epoch = epoch;
+  batch.global_size = global_count;
   return batch;
 }
 

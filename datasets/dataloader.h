@@ -17,6 +17,13 @@
 // transform draws from a Generator seeded from (seed, e, b). The same seed gives the same batches,
 // augmentation included, on every machine, whatever the thread timing.
 //
+// Sharding (data-parallel training, distributed/distributed.h): set_shard(rank, world) makes this
+// loader hand out only rank's slice of every batch: batch b's examples (the same shuffled order on
+// every rank) split into `world` consecutive parts as evenly as they go. The slices of all ranks
+// together are exactly the batch a single process gets; Batch::global_size counts them. A last batch
+// with fewer examples than ranks is dropped (a rank with no example has no gradient to give).
+// Each rank's augmentation draws from its own generator, seeded from (seed, epoch, batch, rank).
+//
 // Prefetch: while the network trains on batch b, a background thread already builds batches b+1
 // and b+2 (reading, augmenting, stacking), so the training loop rarely waits for data. An exception
 // in that thread (a corrupt file, a bad transform) is re-thrown by next() in the training thread,
@@ -41,6 +48,7 @@ struct Batch {
   Tensor labels;      // int64 [B]
   int64_t index = 0;  // which batch of the epoch, from 0
   int64_t epoch = 0;
+  int64_t global_size = 0;  // examples in this batch on all ranks together (= B without sharding)
 };
 
 class DataLoader {
@@ -53,6 +61,12 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = delete;
 
   int64_t num_batches() const;  // per epoch
+
+  // Take only this rank's slice of every batch (see above); (0, 1) is the whole batch. Call it
+  // before the first epoch.
+  void set_shard(int64_t rank, int64_t world_size);
+  int64_t shard_rank() const { return shard_rank_; }
+  int64_t shard_count() const { return shard_count_; }
   int64_t batch_size() const { return batch_size_; }
   const Dataset& dataset() const { return dataset_; }
 
@@ -107,6 +121,7 @@ class DataLoader {
   const Transform transform_;
   const int prefetch_;
 
+  int64_t shard_rank_ = 0, shard_count_ = 1;
   int64_t epoch_ = 0;
   bool running_ = false;        // an epoch is in progress
   std::vector<int64_t> order_;  // this epoch's example indices; fixed while the worker runs

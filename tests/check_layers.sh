@@ -15,8 +15,9 @@ rules=(
   "optim:core optim"
   "datasets:core datasets"
   "metrics:core metrics"
-  "metrics/programs:core layers optim datasets metrics lessons/common"
-  "lessons/common:core layers optim datasets metrics lessons/common"
+  "distributed:core layers distributed"
+  "metrics/programs:core layers optim datasets metrics distributed lessons/common"
+  "lessons/common:core layers optim datasets metrics distributed lessons/common"
 )
 
 bad=0
