@@ -4,7 +4,8 @@
 # The same set-up as ./run.sh, then the tests through ctest, in tiers (labels):
 #   build/           Release: the engine, every lesson and benchmark (they must keep compiling), and
 #                    the tests labelled fast (every op, layer, optimizer, loader; the Layering and
-#                    set-up checks; gdb) and lesson (the lesson programs end to end on tiny data)
+#                    set-up checks; gdb), lesson (the lesson programs end to end on tiny data) and
+#                    distributed (two processes under mpirun)
 #   build-sanitize/  AddressSanitizer + UndefinedBehaviorSanitizer: the tests labelled sanitize, on the
 #                    code that handles memory and files (storage, autograd, safetensors, checkpoints,
 #                    loaders, attention, conv)
@@ -23,7 +24,12 @@ if [ "${1:-}" = --quick ]; then
   shift
 fi
 
-ensure_build_packages "${EMBER_BUILD_PACKAGES[@]}"
+if [ $quick = 0 ]; then
+  # Open MPI: the distributed tests run the engine on two processes (mpirun, loopback only).
+  ensure_build_packages "${EMBER_BUILD_PACKAGES[@]}" libopenmpi-dev openmpi-bin
+else
+  ensure_build_packages "${EMBER_BUILD_PACKAGES[@]}"
+fi
 if [ $quick = 0 ]; then
   # The lesson tests read Fashion-MNIST and fortunes when present; gdb runs the pretty-printer test.
   ensure_helpers fashion-mnist fortunes gdb
