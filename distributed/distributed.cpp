@@ -66,6 +66,12 @@ DistributedSession::DistributedSession(int& argc, char**& argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_world);
+  const char* all_print = std::getenv("EMBER_ALL_RANKS_PRINT");
+  if (g_rank != 0 && !(all_print != nullptr && std::strcmp(all_print, "1") == 0)) {
+    std::fflush(stdout);
+    if (std::freopen("/dev/null", "w", stdout) == nullptr)
+      fprintf(stderr, "note: rank %d could not silence its standard output\n", g_rank);
+  }
 #else
   (void)argc;
   (void)argv;
@@ -198,6 +204,15 @@ void allreduce_gradients(const std::vector<Tensor>& params, int64_t local_count,
       flush();
     });
   }
+}
+
+void abort_all_ranks(int exit_code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+#ifdef EMBER_HAVE_MPI
+  if (running_distributed()) MPI_Abort(MPI_COMM_WORLD, exit_code);
+#endif
+  std::exit(exit_code);
 }
 
 double allreduce_sum(double value) {

@@ -38,6 +38,9 @@ class Module;
 
 // Starts MPI when this process was started by mpirun/mpiexec (and the engine was built with MPI),
 // and ends it when it goes out of scope. One per program, first thing in main().
+// On every rank but 0 it also sends standard output to /dev/null, so that a lesson's progress
+// lines, tables and samples are printed once (EMBER_ALL_RANKS_PRINT=1 keeps them all); standard
+// error, where errors go, stays open on every rank.
 class DistributedSession {
  public:
   DistributedSession(int& argc, char**& argv);
@@ -64,6 +67,10 @@ void broadcast_buffers(Module& model);     // buffers only (batch norm's running
 // gradient on this rank counts as a zero gradient (it is given one when another rank has one).
 void allreduce_gradients(const std::vector<Tensor>& params, int64_t local_count, int64_t global_count,
                          int64_t bucket_elements = 1 << 20);
+
+// Ends every rank of the job at once (MPI_Abort) after this rank's error, instead of leaving the
+// others waiting in their next all-reduce; without MPI, exits. For main()'s last catch.
+[[noreturn]] void abort_all_ranks(int exit_code);
 
 // Sums of plain numbers over all ranks (losses, counts of correct answers).
 double allreduce_sum(double value);

@@ -4,6 +4,7 @@
 // Started without mpirun the program is one process, and the tests that need two ranks skip.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "core/ops.h"
@@ -140,12 +141,10 @@ TEST(Distributed, ParametersWithoutAGradientOnOneRankAreAveragedAsZero) {
 }
 
 int main(int argc, char** argv) {
+  setenv("EMBER_ALL_RANKS_PRINT", "1", /*overwrite=*/0);  // every rank's failures are shown
   DistributedSession session(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
-  // Only rank 0 prints the test list; the others print failures only.
-  if (rank() != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
+  // Rank 0 prints the whole list; the others print their failures only.
+  if (rank() != 0) GTEST_FLAG_SET(brief, true);
   return RUN_ALL_TESTS();
 }
