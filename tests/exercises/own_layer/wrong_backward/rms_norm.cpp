@@ -1,0 +1,32 @@
+// tests/exercises: exercises/own_layer/rms_norm.cpp with a wrong gradient (test data: its tests fail,
+// and gradcheck_module names the worst element).
+// Your layer: RMSNorm (the maths and the shapes are in rms_norm.h).
+//
+// A layer in ember (see layers/layernorm.cpp, layers/module.h):
+//   - the constructor registers what the layer learns: weight = register_parameter("weight", ...);
+//   - forward() computes the output from ops; autograd records them, so there is no backward to write.
+#include "rms_norm.h"
+
+#include "core/error.h"
+#include "core/ops.h"
+
+namespace exercise {
+
+using namespace ember;
+
+RMSNorm::RMSNorm(int64_t dim_, double eps_) : dim(dim_), eps(eps_) {
+  check(dim > 0, "RMSNorm: dim must be positive, got ", dim);
+  weight = register_parameter("weight", Tensor::ones({dim}));
+}
+
+std::string RMSNorm::extra_repr() const { return std::to_string(dim) + ", eps=" + repr_number(eps); }
+
+Tensor RMSNorm::forward(const Tensor& x) {
+  check(x.dim() >= 1 && x.size(-1) == dim, "RMSNorm: input ", shape_str(x.shape()), " should end in ", dim,
+        " features");
+  // wrong on purpose: the rms is computed outside the graph, so no gradient flows through it
+  Tensor rms = sqrt(mean(x.detach() * x.detach(), {-1}, /*keepdim=*/true) + eps);  // [..., 1]
+  return x / rms * weight;
+}
+
+}  // namespace exercise
