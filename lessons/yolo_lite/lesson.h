@@ -1,0 +1,224 @@
+#pragma once
+// The YOLO-lite lesson: a single-shot detector (YOLOv2 / YOLO-LITE style) that finds and names
+// handwritten digits in scenes, one concern per file; main.cpp tells the story in order.
+//
+//   settings.cpp  every --key with its default and meaning (./run.sh yolo --help lists them)
+//   data.cpp      the digit scenes (or a YOLO folder): train / validation / test, as tensors
+//   anchors.cpp   the B anchor boxes: k-means on the training boxes with the distance 1 - IoU
+//   model.cpp     the conv-BN-LeakyReLU backbone and the detection head; optimizer and schedule
+//   targets.cpp   which grid cell and anchor is responsible for each true box (target assignment)
+//   loss.cpp      the YOLO loss from differentiable engine ops (autograd gives the gradient)
+//   decode.cpp    the head's numbers -> boxes with scores, then non-max suppression
+//   train.cpp     one epoch of training; evaluating with COCO's metrics (mAP@0.5, mAP@[.5:.95])
+//   report.cpp    learning curves, scenes drawn with predicted and true boxes
+//
+// Shapes: N images, C channels (1: grey), H = W = canvas pixels, S x S grid cells, B anchors per
+// cell, K classes. One prediction per (image, cell, anchor): 5 + K numbers
+//   tx, ty   the box centre inside its cell, through a sigmoid: (col + sigmoid(tx)) / S of the width
+//   tw, th   the box size: anchor_w * exp(tw), anchor_h * exp(th)
+//   to       objectness: sigmoid(to) = P(object) x IoU(predicted box, true box)
+//   c_1..K   class scores: softmax gives P(class | object)
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "core/tensor.h"
+#include "datasets/detection.h"
+#include "layers/layers.h"
+#include "lessons/common/config.h"
+#include "lessons/common/finite_loss.h"
+#include "lessons/common/progress.h"
+#include "metrics/boxes.h"
+#include "metrics/coco_eval.h"
+#include "optim/optim.h"
+
+namespace ember::yolo {
+
+// ---- settings.cpp ------------------------------------------------------------------------------------
+void add_settings(Config& cfg);
+// Throws naming the key when a value is out of range (--grid=0, --canvas not a multiple of --grid).
+void check_settings(const Config& cfg);
+
+// ---- data.cpp ----------------------------------------------------------------------------------------
+struct LessonData {
+  std::string dataset;                   // "mnist_scenes", "fashion_scenes" or "folder:<path>"
+  std::string source;                    // where the objects / images came from, for the first lines
+  std::vector<std::string> class_names;  // class_names[class_id]
+  DetectionSet train, val, test;         // every image canvas x canvas, boxes in its pixels
+};
+
+// The scenes the settings ask for: generated from the real MNIST digits (train and validation
+// scenes from disjoint parts of the training digits, test scenes from the test digits), from
+// Fashion-MNIST when the digits are missing (a loud notice), or read from --data=FOLDER (its
+// train/, val/ and test/ sub-folders; without val/, the last tenth of train/). With
+// training = false only the test set is made.
+LessonData load_data(const Config& cfg, bool training = true);
+
+// The images of a set as one batch tensor [N, C, H, W] (every image must have the same shape).
+Tensor stack_images(const DetectionSet& set, size_t begin, size_t end);
+// A picture of any size resized (bilinear) to side x side, with its boxes scaled the same way.
+DetectionImage resize_detection_image(const DetectionImage& in, int64_t side);
+
+// ---- anchors.cpp -------------------------------------------------------------------------------------
+// An anchor (a box prior) is a width and height as fractions of the image side.
+struct Anchor {
+  double w = 0, h = 0;
+};
+// IoU of two boxes of sizes a and b placed with the same top-left corner: only the shapes count.
+double corner_aligned_iou(const Anchor& a, const Anchor& b);
+// k-means on box sizes (w, h) with the distance d(box, centre) = 1 - corner_aligned_iou (YOLOv2):
+// a large box is not "further" from its centre than a small one just because its numbers are larger.
+// Seeded (k-means++ start from `seed`), `iterations` rounds at most; the result sorted by area.
+std::vector<Anchor> kmeans_anchors(const std::vector<Anchor>& sizes, int64_t k, uint64_t seed,
+                                   int64_t iterations = 100);
+// The box sizes of a set, as fractions of each image's side.
+std::vector<Anchor> box_sizes(const DetectionSet& set);
+// Mean over boxes of the best IoU with any anchor: how well the priors fit the data.
+double mean_best_iou(const std::vector<Anchor>& sizes, const std::vector<Anchor>& anchors);
+// "0.21x0.28 0.40x0.52 ..." and back (checkpoints store the anchors this way).
+std::string anchors_text(const std::vector<Anchor>& anchors);
+std::vector<Anchor> parse_anchors(const std::string& text, const std::string& source);
+
+// ---- model.cpp ---------------------------------------------------------------------------------------
+struct ModelShape {
+  int64_t channels = 1;  // C of the input images
+  int64_t canvas = 96;   // H = W
+  int64_t grid = 6;      // S
+  int64_t anchors = 5;   // B
+  int64_t classes = 10;  // K
+  int64_t width = 16;    // channels of the first conv; doubled after every pooling
+};
+ModelShape model_shape(const Config& cfg, int64_t channels, int64_t classes);
+// The detector: [N, C, H, W] -> [N, B (5 + K), S, S]. The backbone's layers are named
+// "backbone.<i>" and the head "head" (checkpoints and --init_backbone use these names).
+class YoloLite : public Module {
+ public:
+  YoloLite(const ModelShape& shape, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "YoloLite"; }
+  const ModelShape shape;
+  std::shared_ptr<Sequential> backbone;
+  std::shared_ptr<Conv2d> head;
+};
+std::unique_ptr<Optimizer> build_optimizer(const Config& cfg, const Module& model);
+std::function<double(int64_t)> build_schedule(const Config& cfg, int64_t total_steps);
+
+// ---- targets.cpp -------------------------------------------------------------------------------------
+// What the loss needs to know about the true boxes of a batch, computed without a graph.
+// Rows are the predictions in the order predictions_as_rows() gives them:
+//   row = ((n * S + cell_row) * S + cell_col) * B + anchor.
+struct Targets {
+  int64_t images = 0, grid = 0, anchors = 0;
+  // One entry per true box that got a responsible prediction:
+  std::vector<int64_t> rows;           // its responsible prediction
+  std::vector<double> x, y;            // the centre's offset inside the cell, in [0, 1)
+  std::vector<double> tw, th;          // log(box w / anchor w), log(box h / anchor h)
+  std::vector<double> coord_weight;    // 2 - w h (w, h as fractions of the image): small boxes count more
+  std::vector<double> objectness;      // the objectness target: IoU(predicted box, true box), or 1
+  std::vector<int64_t> classes;        // its class
+  // One entry per prediction row: 1 where the no-object term applies (not responsible for a box,
+  // and its predicted box overlaps no true box by more than ignore_iou), else 0.
+  std::vector<double> noobj_mask;
+};
+struct TargetOptions {
+  double ignore_iou = 0.6;  // YOLOv2's threshold: a prediction this close to a true box is not punished
+  bool rescore = true;      // objectness target IoU (the slide's P(object) x IoU); false: 1
+};
+// The cell holding the box centre and the anchor whose prior best matches the box (IoU of the
+// sizes, corners aligned) is responsible for it. When two boxes ask for the same cell and anchor,
+// the second takes the next-best anchor of the cell that is still free (and none if all are taken).
+// `predictions` (detached, [N, B (5 + K), S, S]) decides the ignore mask and the IoU targets.
+Targets build_targets(const Tensor& predictions, const std::vector<std::vector<LabelledBox>>& boxes,
+                      const std::vector<Anchor>& anchors, int64_t image_side, const TargetOptions& options);
+// The responsible (cell row, cell col, anchor) of one box, or anchor = -1 if it lies outside the image.
+struct Responsible {
+  int64_t row = 0, col = 0, anchor = -1;
+};
+Responsible responsible_for(const LabelledBox& box, const std::vector<Anchor>& anchors, int64_t grid,
+                            int64_t image_side);
+
+// ---- loss.cpp ----------------------------------------------------------------------------------------
+struct LossWeights {
+  double coord = 5.0;   // lambda_coord
+  double obj = 1.0;     // lambda_obj
+  double noobj = 0.5;   // lambda_noobj
+  double cls = 1.0;     // lambda_class
+};
+struct LossTerms {
+  Tensor total;                               // scalar, with a graph back to the predictions
+  double coord = 0, obj = 0, noobj = 0, cls = 0;  // each term's value (already weighted), per image
+};
+// [N, B (5 + K), S, S] -> [N S S B, 5 + K], one row per prediction (the order of Targets::rows).
+Tensor predictions_as_rows(const Tensor& predictions, int64_t anchors);
+LossTerms yolo_loss(const Tensor& predictions, const Targets& targets, const LossWeights& weights);
+
+// ---- decode.cpp --------------------------------------------------------------------------------------
+// A prediction row as a box in pixels of an image of side `image_side`.
+Box decode_box(double tx, double ty, double tw, double th, int64_t cell_row, int64_t cell_col, int64_t grid,
+               const Anchor& anchor, int64_t image_side);
+// Every (prediction, class) with score = sigmoid(to) x softmax(c)_class >= score_threshold, as
+// detections of images first_image_id, first_image_id + 1, ...; no suppression yet.
+std::vector<Detection> decode_predictions(const Tensor& predictions, const std::vector<Anchor>& anchors,
+                                          int64_t image_side, double score_threshold, int64_t first_image_id);
+// The model in eval mode on a set, in batches: decoded, then NMS per image and class.
+std::vector<Detection> detect(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
+                              double score_threshold, double nms_iou, int64_t batch_size);
+
+// ---- train.cpp ---------------------------------------------------------------------------------------
+struct EpochResult {
+  double loss = 0, coord = 0, obj = 0, noobj = 0, cls = 0;  // means over the epoch's images
+  int64_t images = 0;
+  double step_seconds = 0;
+};
+struct TrainContext {
+  const std::vector<Anchor>* anchors = nullptr;
+  TargetOptions target_options;
+  LossWeights weights;
+};
+EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const DetectionSet& train, int64_t batch_size,
+                            const TrainContext& context, const std::function<double(int64_t)>& schedule,
+                            int64_t& step, int64_t epoch, Generator& gen, LastFiniteLoss& last_finite,
+                            Progress& progress);
+
+struct Evaluation {
+  CocoEvalResult coco;                // the 12 numbers and the AP of every class
+  std::vector<Detection> detections;  // after NMS; image_id = index in the set
+  double seconds = 0;                 // detecting (forward, decoding, NMS), not scoring
+  double map50() const { return coco.stats[kAP50]; }
+  double map50_95() const { return coco.stats[kAP]; }
+};
+// The set's true boxes as COCO ground truth (image ids 0.., category id = class id, area = w h).
+std::vector<CocoGroundTruth> coco_ground_truth(const DetectionSet& set);
+Evaluation evaluate(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
+                    double score_threshold, double nms_iou, int64_t batch_size);
+
+// ---- report.cpp --------------------------------------------------------------------------------------
+struct EpochRecord {
+  int64_t epoch = 0;
+  double lr = 0;
+  double loss = 0, coord = 0, obj = 0, noobj = 0, cls = 0;
+  double val_map50 = 0, val_map50_95 = 0;
+  double seconds = 0;
+};
+void save_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history);
+// An RGB picture of one image with boxes: true boxes green, predicted ones red with "class score".
+// `scale` enlarges the image (nearest neighbour) so the captions stay readable.
+struct Picture {
+  int width = 0, height = 0;
+  std::vector<uint8_t> pixels;  // height x width x 3
+};
+Picture draw_detections(const DetectionImage& image, const std::vector<Detection>& predicted,
+                        const std::vector<std::string>& class_names, int scale, bool draw_truth);
+// Up to `count` scenes side by side, rows of `columns`, each with its predictions above
+// `draw_threshold`; saved as PNG.
+void save_scene_grid(const std::string& path, const DetectionSet& set, const std::vector<Detection>& detections,
+                     const std::vector<std::string>& class_names, double draw_threshold, int64_t count,
+                     int64_t columns);
+// "7 at (12.0, 30.5)-(40.0, 66.0) score 0.93", one per line.
+std::string format_detections(const std::vector<Detection>& detections, const std::vector<std::string>& class_names);
+
+}  // namespace ember::yolo

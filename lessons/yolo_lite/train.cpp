@@ -1,0 +1,119 @@
+// The training loop and the evaluation.
+//
+//   for each batch of scenes (images [N, 1, 96, 96], their true boxes):
+//     predictions = model(images)                       [N, B (5 + K), S, S]
+//     targets     = build_targets(predictions, boxes)   who is responsible for which box (no graph)
+//     loss        = yolo_loss(predictions, targets)     coordinates + objectness + no-object + class
+//     zero_grad; loss.backward(); optimizer.step()
+//
+// Evaluation detects on every scene (decoding, NMS) and scores the detections with COCO's rules
+// (metrics/coco_eval.h): mAP@0.5 (PASCAL VOC's threshold) and mAP@[.5:.95] (the mean over the IoU
+// thresholds 0.50, 0.55, ..., 0.95, which rewards tight boxes).
+#include <chrono>
+#include <numeric>
+
+#include "core/ops.h"
+#include "lessons/yolo_lite/lesson.h"
+
+namespace ember::yolo {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const DetectionSet& train, int64_t batch_size,
+                            const TrainContext& context, const std::function<double(int64_t)>& schedule,
+                            int64_t& step, int64_t epoch, Generator& gen, LastFiniteLoss& last_finite,
+                            Progress& progress) {
+  model.train();
+  EpochResult result;
+  // a new order of the scenes every epoch (Fisher-Yates, from the run's generator)
+  std::vector<size_t> order(train.images.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  for (size_t i = order.size(); i > 1; --i)
+    std::swap(order[i - 1], order[static_cast<size_t>(gen.randint(0, static_cast<int64_t>(i)))]);
+  const Clock::time_point start = Clock::now();
+  const int64_t side = train.images.front().image.size(1);
+  for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(order.size(), begin + static_cast<size_t>(batch_size));
+    DetectionSet batch_set;
+    std::vector<std::vector<LabelledBox>> boxes;
+    for (size_t i = begin; i < end; ++i) {
+      batch_set.images.push_back(train.images[order[i]]);
+      boxes.push_back(train.images[order[i]].boxes);
+    }
+    const Tensor images = stack_images(batch_set, 0, batch_set.images.size());
+
+    optimizer.set_lr(schedule(step));
+    Tensor predictions = model(images);
+    const Targets targets = build_targets(predictions, boxes, *context.anchors, side, context.target_options);
+    LossTerms loss = yolo_loss(predictions, targets, context.weights);
+    const double loss_value = loss.total.item();
+    check_loss_is_finite(loss_value, step, last_finite, "yolo_lite, epoch " + std::to_string(epoch), "--lr",
+                         optimizer.lr());
+    optimizer.zero_grad();
+    loss.total.backward();
+    optimizer.step();
+    ++step;
+
+    const int64_t n = static_cast<int64_t>(end - begin);
+    const double weight = static_cast<double>(n);
+    result.loss += loss_value * weight;
+    result.coord += loss.coord * weight;
+    result.obj += loss.obj * weight;
+    result.noobj += loss.noobj * weight;
+    result.cls += loss.cls * weight;
+    result.images += n;
+    const double seen = static_cast<double>(result.images);
+    progress.step(n, {{"loss", result.loss / seen},
+                      {"coord", result.coord / seen},
+                      {"obj", result.obj / seen},
+                      {"noobj", result.noobj / seen},
+                      {"cls", result.cls / seen},
+                      {"lr", optimizer.lr()}});
+  }
+  result.step_seconds = seconds_since(start);
+  const double seen = static_cast<double>(result.images);
+  result.loss /= seen, result.coord /= seen, result.obj /= seen, result.noobj /= seen, result.cls /= seen;
+  return result;
+}
+
+std::vector<CocoGroundTruth> coco_ground_truth(const DetectionSet& set) {
+  std::vector<CocoGroundTruth> truth;
+  for (size_t i = 0; i < set.images.size(); ++i)
+    for (const LabelledBox& b : set.images[i].boxes) {
+      CocoGroundTruth g;
+      g.id = static_cast<int64_t>(truth.size()) + 1;  // COCO ids start at 1 (0 means "unmatched")
+      g.image_id = static_cast<int64_t>(i);
+      g.category_id = b.class_id;
+      g.bbox = {b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1};
+      g.area = static_cast<double>(b.x2 - b.x1) * static_cast<double>(b.y2 - b.y1);
+      truth.push_back(g);
+    }
+  return truth;
+}
+
+Evaluation evaluate(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
+                    double score_threshold, double nms_iou, int64_t batch_size) {
+  check(!set.images.empty(), "yolo_lite: nothing to evaluate on (a set without images)");
+  Evaluation result;
+  const Clock::time_point start = Clock::now();
+  result.detections = detect(model, set, anchors, score_threshold, nms_iou, batch_size);
+  result.seconds = seconds_since(start);
+  std::vector<int64_t> image_ids(set.images.size()), category_ids(set.class_names.size());
+  std::iota(image_ids.begin(), image_ids.end(), int64_t{0});
+  std::iota(category_ids.begin(), category_ids.end(), int64_t{0});
+  std::vector<CocoDetection> detections;
+  for (const Detection& d : result.detections)
+    detections.push_back({d.image_id, d.class_id, box_to_xywh(d.box), d.score});
+  result.coco = coco_evaluate(image_ids, category_ids, coco_ground_truth(set), detections);
+  return result;
+}
+
+}  // namespace ember::yolo
