@@ -46,18 +46,43 @@ void save_png(const std::string& path, int width, int height, int channels,
   write_file_atomic(path, png);
 }
 
-Image load_image(const std::string& path, int desired_channels) {
-  check(desired_channels >= 0 && desired_channels <= 4, "load_image: '", path,
+Image load_image_from_memory(const std::string& bytes, const std::string& name, int desired_channels) {
+  check(desired_channels >= 0 && desired_channels <= 4, "load_image: '", name,
         "': desired_channels must be 0..4, got ", desired_channels);
+  check(bytes.size() <= static_cast<size_t>(INT32_MAX), "load_image: '", name, "' is ", bytes.size(),
+        " bytes, more than stb_image reads (2 GiB)");
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int length = static_cast<int>(bytes.size());
+  // The header first: a file of a few bytes can claim 16384 x 16384 pixels, and stb would
+  // allocate all of them before finding that the data is missing.
+  int width = 0, height = 0, channels = 0;
+  check(stbi_info_from_memory(data, length, &width, &height, &channels) != 0, "load_image: cannot read '", name,
+        "': ", stbi_failure_reason());
+  const int64_t pixels = int64_t(width) * height;
+  check(width > 0 && height > 0 && pixels <= kMaxImagePixels, "load_image: '", name, "' says it is ", width, "x",
+        height, " pixels, more than the ", kMaxImagePixels, " pixels this reader accepts (damaged file?)");
+
   Image image;
-  uint8_t* data = stbi_load(path.c_str(), &image.width, &image.height, &image.channels,
-                            desired_channels);
-  check(data != nullptr, "load_image: cannot read '", path, "': ", stbi_failure_reason());
+  uint8_t* decoded = stbi_load_from_memory(data, length, &image.width, &image.height, &image.channels,
+                                           desired_channels);
+  check(decoded != nullptr, "load_image: cannot read '", name, "': ", stbi_failure_reason());
   if (desired_channels != 0) image.channels = desired_channels;
-  size_t bytes = static_cast<size_t>(image.width) * image.height * image.channels;
-  image.pixels.assign(data, data + bytes);
-  stbi_image_free(data);
+  size_t count = static_cast<size_t>(image.width) * image.height * image.channels;
+  image.pixels.assign(decoded, decoded + count);
+  stbi_image_free(decoded);
   return image;
+}
+
+Image load_image(const std::string& path, int desired_channels) {
+  // read_file refuses folders, devices and FIFOs, naming the path; images beyond 256 MiB are not
+  // what this course reads.
+  std::string bytes;
+  try {
+    bytes = read_file(path, uint64_t(256) << 20);
+  } catch (const Error& e) {
+    fail("load_image: cannot read '", path, "': ", e.what());
+  }
+  return load_image_from_memory(bytes, path, desired_channels);
 }
 
 }  // namespace ember

@@ -25,8 +25,15 @@ struct Image {
   std::vector<uint8_t> pixels;  // height x width x channels, rows from the top
 };
 
+// The largest image load_image decodes: 2^26 pixels (8192 x 8192), 256 MiB as RGBA.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+
 // Loads a PNG, JPEG, BMP, ... file. desired_channels = 0 keeps the file's own channel count;
-// 1..4 converts (e.g. 3 for RGB). A file stb cannot read is an error naming it and stb's reason.
+// 1..4 converts (e.g. 3 for RGB). A file stb cannot read is an error naming it and stb's reason;
+// so is a header that claims more than kMaxImagePixels pixels. Only regular files are read.
 Image load_image(const std::string& path, int desired_channels = 0);
+
+// The same, from the file's bytes in memory; `name` is used in error messages.
+Image load_image_from_memory(const std::string& bytes, const std::string& name, int desired_channels = 0);
 
 }  // namespace ember

@@ -286,7 +286,9 @@ void Config::set(const std::string& name, const std::string& value_text,
 }
 
 void Config::parse_text(const std::string& text, const std::string& source) {
-  size_t line_start = 0;
+  // Editors on Windows may start a UTF-8 file with a byte order mark (EF BB BF); it is not part of
+  // the first key (it would show as "'\ufeffepochs' is not a valid key name", with the culprit invisible).
+  size_t line_start = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
   int line_number = 0;
   while (line_start <= text.size()) {
     size_t line_end = text.find('\n', line_start);
@@ -310,7 +312,9 @@ void Config::parse_text(const std::string& text, const std::string& source) {
   }
 }
 
-void Config::load_file(const std::string& path) { parse_text(read_file(path), path); }
+// A config file is a few hundred bytes; 16 MiB means a wrong path (a data file, say). read_file
+// refuses folders, devices and FIFOs, naming the path.
+void Config::load_file(const std::string& path) { parse_text(read_file(path, uint64_t(16) << 20), path); }
 
 // ---- the command line ---------------------------------------------------------------------------
 
