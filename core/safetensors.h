@@ -30,12 +30,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/state_dict_check.h"  // NamedTensors, check_state_dict_compatible
 #include "core/tensor.h"
 
 namespace ember {
 
-// Tensors by name, in a fixed order (what a Module's state_dict() gives, and what a file holds).
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 // "__metadata__": free-form string keys and string values (step counts, configs, RNG states...).
 using Metadata = std::map<std::string, std::string>;
 
@@ -62,15 +61,5 @@ SafetensorsFile load_safetensors(const std::string& path);
 // 8-byte length in front. For tests and for the curious.
 std::string safetensors_header(const NamedTensors& tensors, const Metadata& metadata = {});
 
-// Compares what a model expects (`expected`, e.g. its state_dict()) with what was loaded, and
-// describes EVERY difference: names missing from `loaded`, names in `loaded` the model does not
-// have, and tensors whose shape or dtype differ (both shown). An empty string means compatible.
-// With strict = false, missing and unexpected names are allowed (shape/dtype differences are not).
-std::string state_dict_differences(const NamedTensors& expected, const NamedTensors& loaded, bool strict = true);
-
-// Throws Error("<context>: state dict does not match the model: ...") listing every difference
-// from state_dict_differences, one per line. A Module's load_state_dict calls this before copying.
-void check_state_dict_compatible(const NamedTensors& expected, const NamedTensors& loaded, bool strict = true,
-                                 const std::string& context = "load_state_dict");
 
 }  // namespace ember

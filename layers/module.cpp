@@ -2,6 +2,8 @@
 // See module.h for what each call means; this file is the bookkeeping behind it.
 #include "layers/module.h"
 
+#include "core/state_dict_check.h"
+
 #include <algorithm>
 #include <array>
 #include <iomanip>
@@ -288,53 +290,15 @@ StateDict Module::state_dict() const {
 }
 
 namespace {
-std::string join(const std::vector<std::string>& items) {
-  std::string s;
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
-  return s;
-}
+NamedTensors entries_of(const StateDict& dict) { return NamedTensors(dict.begin(), dict.end()); }
 }  // namespace
 
 LoadResult Module::load_state_dict(const StateDict& dict, bool strict) {
   StateDict own = state_dict();
-  LoadResult result;
-  std::vector<std::string> mismatches;
-  for (const auto& [key, mine] : own) {
-    if (!dict.contains(key)) {
-      result.missing_keys.push_back(key);
-      continue;
-    }
-    const Tensor& theirs = dict.at(key);
-    if (!theirs.defined())
-      mismatches.push_back("the checkpoint's " + key + " is an undefined tensor");
-    else if (theirs.shape() != mine.shape())
-      mismatches.push_back("shape mismatch for " + key + ": checkpoint has " + shape_str(theirs.shape()) +
-                           ", model has " + shape_str(mine.shape()));
-    else if (theirs.dtype() != mine.dtype())
-      mismatches.push_back("dtype mismatch for " + key + ": checkpoint has " + dtype_name(theirs.dtype()) +
-                           ", model has " + dtype_name(mine.dtype()));
-  }
-  for (const auto& entry : dict)
-    if (!own.contains(entry.first)) result.unexpected_keys.push_back(entry.first);
-
-  // Every problem in one message, so a student fixes them all at once.
-  std::vector<std::string> lines;
-  size_t count = mismatches.size();
-  if (strict && !result.missing_keys.empty()) {
-    lines.push_back("missing keys: " + join(result.missing_keys));
-    count += result.missing_keys.size();
-  }
-  if (strict && !result.unexpected_keys.empty()) {
-    lines.push_back("unexpected keys: " + join(result.unexpected_keys));
-    count += result.unexpected_keys.size();
-  }
-  lines.insert(lines.end(), mismatches.begin(), mismatches.end());
-  if (!lines.empty()) {
-    std::string message = "load_state_dict: cannot load into " + type_name() + " (" + std::to_string(count) +
-                           (count == 1 ? " problem" : " problems") + "):";
-    for (const std::string& line : lines) message += "\n  " + line;
-    throw Error(message);
-  }
+  const NamedTensors expected = entries_of(own), loaded = entries_of(dict);
+  // Every problem in one message (core/state_dict_check.h), so a student fixes them all at once;
+  // on error nothing has been copied.
+  check_state_dict_compatible(expected, loaded, strict, "load_state_dict into " + type_name());
 
   NoGradGuard no_grad;
   for (const auto& [key, mine] : own) {
@@ -342,7 +306,7 @@ LoadResult Module::load_state_dict(const StateDict& dict, bool strict) {
     Tensor target = mine;
     target.copy_(dict.at(key));
   }
-  return result;
+  return LoadResult{missing_names(expected, loaded), unexpected_names(expected, loaded)};
 }
 
 // ---- summary -------------------------------------------------------------------------------------
