@@ -16,6 +16,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "core/ops.h"
@@ -25,6 +26,7 @@
 #include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
+#include "distributed/distributed.h"
 #include "lessons/common/run_lock.h"
 #include "lessons/mnist/lesson.h"
 
@@ -137,9 +139,12 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   check_settings(cfg);
   const std::string out_dir = cfg.get_string("out_dir");
   const std::string checkpoint_path = out_dir + "/checkpoint.safetensors";
-  // One run at a time in out_dir: a second one stops here, before it touches any file.
+  // One run at a time in out_dir: a second one stops here, before it touches any file. Under
+  // mpirun only process 0 writes files (the others train with it and print nothing).
+  const bool writes = is_main_process();
   make_dirs(out_dir);
-  RunLock lock(out_dir, "mnist");
+  std::optional<RunLock> lock;
+  if (writes) lock.emplace(out_dir, "mnist");
   Metadata resumed;  // --resume: the checkpoint's metadata
   if (cfg.get_bool("resume")) {
     check(file_exists(checkpoint_path), "mnist: --resume, but there is no checkpoint ", checkpoint_path,
@@ -165,6 +170,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   TensorDataset train_set(data.train_images, data.train_labels);
   DataLoader loader(train_set, cfg.get_int("batch_size"), /*shuffle=*/true, cfg.get_int("seed"),
                     /*drop_last=*/false, training_transform(cfg, data.mean, data.std));
+  loader.set_shard(rank(), world_size());  // under mpirun: this process's slice of every batch
   const Tensor val_images = normalize(data.val_images, {data.mean}, {data.std});
 
   // ---- model and optimizer ----
@@ -199,20 +205,26 @@ int train(Config& cfg, const std::vector<std::string>& args) {
     std::cout << "resuming from " << checkpoint_path << " after epoch " << first_epoch - 1 << " (step " << step
               << ")\n";
   }
-  std::cout << format_line("training: %lld epochs of %lld steps, batch %lld, %s lr %g (%s), %d threads\n",
+  broadcast_parameters(*model);  // under mpirun: every process starts from process 0's weights
+  std::cout << format_line("training: %lld epochs of %lld steps, batch %lld, %s lr %g (%s), %d threads%s\n",
                            static_cast<long long>(epochs), static_cast<long long>(loader.num_batches()),
                            static_cast<long long>(cfg.get_int("batch_size")), cfg.get_string("optimizer").c_str(),
-                           cfg.get_float("lr"), cfg.get_string("schedule").c_str(), get_num_threads())
+                           cfg.get_float("lr"), cfg.get_string("schedule").c_str(), get_num_threads(),
+                           world_size() > 1 ? format_line(" x %d processes (mpirun)", world_size()).c_str() : "")
             << std::flush;  // shown now, also when the output goes through a pipe (| tee log.txt)
 
   // ---- train, validating after every epoch ----
-  write_file_atomic(out_dir + "/settings.conf", cfg.dump());  // --config=<this> repeats the run
   // A resumed run rewrites the rows of the epochs in its checkpoint (and drops any written after it).
-  CsvWriter history_csv(out_dir + "/history.csv", {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",
-                                                   "val_accuracy", "seconds"});
-  for (const EpochRecord& r : history)
-    history_csv.write_row({static_cast<double>(r.epoch), r.lr, r.train_loss, r.train_accuracy, r.val_loss,
-                           r.val_accuracy, r.seconds});
+  std::optional<CsvWriter> history_csv;
+  if (writes) {
+    write_file_atomic(out_dir + "/settings.conf", cfg.dump());  // --config=<this> repeats the run
+    history_csv.emplace(out_dir + "/history.csv", std::vector<std::string>{"epoch", "lr", "train_loss",
+                                                                           "train_accuracy", "val_loss",
+                                                                           "val_accuracy", "seconds"});
+    for (const EpochRecord& r : history)
+      history_csv->write_row({static_cast<double>(r.epoch), r.lr, r.train_loss, r.train_accuracy, r.val_loss,
+                              r.val_accuracy, r.seconds});
+  }
   int64_t images_trained = 0;
   double step_seconds = 0.0;
   LastFiniteLoss last_finite;
@@ -224,13 +236,17 @@ int train(Config& cfg, const std::vector<std::string>& args) {
     EpochResult trained = train_one_epoch(*model, *optimizer, loader, schedule, step, epoch, last_finite, progress);
     images_trained += trained.images;
     step_seconds += trained.step_seconds;
+    // Batch norm's running statistics are each process's own: take process 0's everywhere, so all
+    // evaluate (and save) the same model.
+    broadcast_buffers(*model);
     Evaluation val = evaluate(*model, val_images, data.val_labels, eval_batch_size, "validation");
 
     EpochRecord record{epoch, optimizer->lr(), trained.loss, trained.accuracy, val.loss, val.accuracy,
                        seconds_before + seconds_since(start)};
     history.push_back(record);
-    history_csv.write_row({static_cast<double>(epoch), record.lr, record.train_loss, record.train_accuracy,
-                           record.val_loss, record.val_accuracy, record.seconds});
+    if (writes)
+      history_csv->write_row({static_cast<double>(epoch), record.lr, record.train_loss, record.train_accuracy,
+                              record.val_loss, record.val_accuracy, record.seconds});
     std::cout << format_line("epoch %lld/%lld: train loss %.4f acc %.4f | validation loss %.4f acc %.4f | %s, "
                              "about %s left\n",
                              static_cast<long long>(epoch), static_cast<long long>(epochs), trained.loss,
@@ -240,7 +256,8 @@ int train(Config& cfg, const std::vector<std::string>& args) {
                                  .c_str())
               << std::flush;
     // Saved every epoch, atomically: a run stopped early still leaves a usable model.
-    save_checkpoint(checkpoint_path, model_tensors(*model), *optimizer, step, gen.state(),
+    if (writes)
+      save_checkpoint(checkpoint_path, model_tensors(*model), *optimizer, step, gen.state(),
                     {{"lesson", "mnist"},
                      {"config", cfg.dump()},
                      {"epoch", std::to_string(epoch)},
@@ -260,6 +277,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   const Tensor test_images = normalize(data.test_images, {data.mean}, {data.std});
   Evaluation test = evaluate(*model, test_images, data.test_labels, eval_batch_size, "test");
   print_test_report(data, test);
+  if (!writes) return 0;
 
   // ---- report ----
   const int64_t shown = save_misclassified(out_dir + "/misclassified.png", data.test_images, data.test_labels,
@@ -282,6 +300,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
       .set("dropout", cfg.get_float("dropout"))
       .set("seed", cfg.get_int("seed"))
       .set("threads", get_num_threads())
+      .set("processes", world_size())
       .set("params", model->num_parameters())
       .set("train_images", data.train_labels.numel())
       .set("val_images", data.val_labels.numel())
@@ -337,6 +356,7 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
 }  // namespace
 
 int main(int argc, char** argv) {
+  DistributedSession session(argc, argv);  // mpirun -np 2 build/bin/mnist: data-parallel training
   Config cfg;
   add_settings(cfg);
   try {
@@ -346,6 +366,7 @@ int main(int argc, char** argv) {
     return train(cfg, std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
+    if (world_size() > 1) abort_all_ranks(1);  // the other processes would wait for this one forever
     return 1;
   }
 }

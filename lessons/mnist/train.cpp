@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "core/ops.h"
+#include "distributed/distributed.h"
 #include "lessons/mnist/lesson.h"
 
 namespace ember::mnist {
@@ -53,6 +54,9 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
                          optimizer.lr());
     optimizer.zero_grad();
     loss.backward();
+    // Under mpirun every process has its slice of the batch: average the gradients over all of
+    // them, weighted by their images, so that each takes the same step (distributed/distributed.h).
+    if (world_size() > 1) allreduce_gradients(model.parameters(), batch.labels.numel(), batch.global_size);
     optimizer.step();
     ++step;
 
@@ -61,7 +65,13 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
     correct += count_correct(predicted_classes(logits), batch.labels);
     result.images += images;
     const double seen = static_cast<double>(result.images);
-    progress.step(images, {{"loss", loss_sum / seen}, {"acc", correct / seen}, {"lr", optimizer.lr()}});
+    // the throughput counts every process's images; loss and accuracy are this process's
+    progress.step(batch.global_size, {{"loss", loss_sum / seen}, {"acc", correct / seen}, {"lr", optimizer.lr()}});
+  }
+  if (world_size() > 1) {  // the epoch's figures over all processes
+    loss_sum = allreduce_sum(loss_sum);
+    correct = allreduce_sum(correct);
+    result.images = allreduce_sum(result.images);
   }
   result.step_seconds = seconds_since(start);
   result.loss = loss_sum / static_cast<double>(result.images);
