@@ -28,6 +28,7 @@ bool needs_grad(std::initializer_list<Tensor> inputs) {
 }
 
 void record(Tensor& output, const char* name, std::vector<Tensor> inputs, BackwardFn backward) {
+  if (trace_level() != 0) [[unlikely]] OpScope::note_output(output);  // the traced op's result shape
   if (!needs_grad(inputs)) return;
   auto node = std::make_shared<Node>();
   node->name = name;
@@ -105,6 +106,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
   }
 
   NoGradGuard no_grad;  // backward functions use ordinary ops; record nothing
+  BackwardTraceScope no_op_trace;  // nor trace them as ops (EMBER_TRACE=2 shows each backward function)
   std::vector<std::shared_ptr<TensorImpl>> order = topo_order(root.impl_ptr());
   // The root's gradient: accumulate (a leaf root may already have one).
   if (root.impl()->grad && !root.impl()->grad_fn) {
@@ -120,7 +122,14 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     if (!node) continue;  // a leaf: its .grad is the result
     if (!t->grad) continue;  // no gradient flowed here (e.g. only used by integer outputs)
     Tensor g(t->grad);
-    std::vector<Tensor> input_grads = node->backward(g);
+    std::vector<Tensor> input_grads;
+    if (trace_level() >= 2) [[unlikely]] {
+      BackwardFnTrace trace(node->name, g);
+      input_grads = node->backward(g);
+      trace.done(input_grads);
+    } else {
+      input_grads = node->backward(g);
+    }
     check(input_grads.size() == node->inputs.size(), "autograd: backward of '", node->name, "' returned ",
           input_grads.size(), " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < input_grads.size(); ++i) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "core/trace.h"  // OpScope, which every op function starts with
 
 namespace ember {
 

@@ -8,6 +8,7 @@
 #include "layers/embedding.h"    // Embedding
 #include "layers/flatten.h"      // Flatten
 #include "layers/gradcheck_module.h"  // gradcheck_module: check a layer's gradients
+#include "layers/graph_names.h"  // graph_names: parameter names for dump_graph
 #include "layers/init.h"         // kaiming_uniform_, kaiming_normal_, xavier_uniform_, normal_, zeros_, ...
 #include "layers/layernorm.h"    // LayerNorm
 #include "layers/linear.h"       // Linear

@@ -51,6 +51,7 @@ Tensor backward_map(const Tensor& g, const Tensor& saved, const char* op, F f) {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
+  OpScope scope("relu", x);
   Tensor y = map(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
   Tensor y_saved = y.detach();
   record(y, "relu", {x}, [y_saved](const Tensor& g) {
@@ -61,6 +62,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  OpScope scope("leaky_relu", x);
   Tensor y = map(x, "leaky_relu", [negative_slope](auto v) {
     using T = decltype(v);
     return v > 0 ? v : static_cast<T>(negative_slope) * v;
@@ -78,6 +80,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 }
 
 Tensor sigmoid(const Tensor& x) {
+  OpScope scope("sigmoid", x);
   // Stable for large |x|: e^-x would overflow for x << 0, so there use e^x / (1 + e^x).
   Tensor y = map(x, "sigmoid", [](auto v) {
     using T = decltype(v);
@@ -94,6 +97,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
+  OpScope scope("tanh", x);
   Tensor y = map(x, "tanh", [](auto v) { return std::tanh(v); });
   Tensor y_saved = y.detach();
   record(y, "tanh", {x}, [y_saved](const Tensor& g) {
@@ -112,6 +116,7 @@ constexpr double gelu_c = 0.044715;
 }  // namespace
 
 Tensor gelu(const Tensor& x, bool approximate) {
+  OpScope scope("gelu", x);
   Tensor y;
   if (approximate) {
     y = map(x, "gelu", [](auto v) {

@@ -305,6 +305,7 @@ Tensor attention(const char* op, const std::vector<Tensor>& inputs, const Layout
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double dropout_p,
                                     bool training, Generator* gen) {
+  OpScope scope("scaled_dot_product_attention", q, k, v);
   check(q.defined() && k.defined() && v.defined(), kOp, ": q, k or v is undefined");
   check(q.dim() == 4, kOp, ": q, k, v must be [B, H, T, D] (batch, heads, time, head size), got q of shape ",
         shape_str(q.shape()));
@@ -319,6 +320,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 
 Tensor self_attention(const Tensor& qkv, int64_t n_head, bool causal, double dropout_p, bool training,
                       Generator* gen) {
+  OpScope scope("self_attention", qkv);
   constexpr const char* op = "self_attention";
   check(qkv.defined(), op, ": qkv is undefined");
   check(n_head > 0, op, ": n_head must be positive, got ", n_head);

@@ -88,6 +88,7 @@ void check_channel_tensor(const Tensor& t, int64_t C, const char* what, const Te
 
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
+  OpScope scope("batch_norm", x, weight, bias);
   check(x.defined(), "batch_norm: input is undefined");
   check(x.dim() >= 2 && x.dim() <= 4, "batch_norm: input must be [N, C], [N, C, L] or [N, C, H, W], got ",
         shape_str(x.shape()));

@@ -135,6 +135,7 @@ Tensor binary(BinOp op, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  OpScope scope("add", a, b);
   Tensor out = binary(BinOp::Add, a, b);
   Shape sa = a.shape(), sb = b.shape();
   record(out, "add", {a, b}, [sa, sb](const Tensor& g) {
@@ -144,6 +145,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  OpScope scope("sub", a, b);
   Tensor out = binary(BinOp::Sub, a, b);
   Shape sa = a.shape(), sb = b.shape();
   record(out, "sub", {a, b}, [sa, sb](const Tensor& g) {
@@ -153,6 +155,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  OpScope scope("mul", a, b);
   Tensor out = binary(BinOp::Mul, a, b);
   // Save only what backward reads: b for da, a for db.
   Tensor a_saved = b.requires_grad() ? a.detach() : Tensor();
@@ -167,6 +170,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  OpScope scope("div", a, b);
   Tensor out = binary(BinOp::Div, a, b);
   Tensor a_saved = a.detach(), b_saved = b.detach();
   Shape sa = a.shape(), sb = b.shape();

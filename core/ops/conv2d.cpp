@@ -191,6 +191,7 @@ void conv2d_backward(const T* x, const T* w, const T* dy, const ConvGeometry& g,
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions opt) {
+  OpScope scope("conv2d", x, weight, bias);
   check(x.defined() && weight.defined(), "conv2d: input or weight is undefined");
   check(x.dim() == 4, "conv2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
   check(weight.dim() == 4, "conv2d: weight must be [K, C, KH, KW], got ", shape_str(weight.shape()));

@@ -117,6 +117,7 @@ Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tenso
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+  OpScope scope("cross_entropy", logits, target);
   check(logits.defined() && target.defined(), "cross_entropy: tensor is undefined");
   check(logits.dim() >= 2, "cross_entropy: logits must be [N, K] or [N, K, d1, ...], got ", shape_str(logits.shape()));
   check(target.dtype() == DType::Int64, "cross_entropy: target must hold int64 class indices, got ",

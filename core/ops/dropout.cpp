@@ -35,11 +35,15 @@ void apply_mask(const Tensor& in, const DropoutMask& mask, T scale, Tensor& out)
 }  // namespace
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  OpScope scope("dropout", x);
   check(x.defined(), "dropout: tensor is undefined");
   check(p >= 0.0 && p <= 1.0, "dropout: probability p must be in [0, 1], got ", p, " (input ",
         shape_str(x.shape()), ")");
   check(is_floating(x.dtype()), "dropout: expected a float32 or float64 tensor, got ", dtype_name(x.dtype()));
-  if (!training || p == 0.0) return x;
+  if (!training || p == 0.0) {
+    scope.set_output(x);  // the identity: no node, the input itself
+    return x;
+  }
 
   if (p == 1.0) {
     Tensor y = Tensor::zeros(x.shape(), x.dtype());

@@ -19,6 +19,7 @@
 namespace ember {
 
 Tensor embedding(const Tensor& ids, const Tensor& weight) {
+  OpScope scope("embedding", ids, weight);
   check(ids.defined() && weight.defined(), "embedding: tensor is undefined");
   check(ids.dtype() == DType::Int64, "embedding: ids must be int64, got ", dtype_name(ids.dtype()), " ",
         shape_str(ids.shape()));

@@ -128,6 +128,7 @@ void layer_norm_backward(const T* x, const T* w, const T* mean, const T* rstd, c
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  OpScope scope("layer_norm", x, weight, bias);
   check(x.defined(), "layer_norm: input is undefined");
   check(x.dim() >= 1, "layer_norm: input must have at least one dimension (the one normalised), got shape ",
         shape_str(x.shape()));

@@ -13,6 +13,7 @@
 namespace ember {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  OpScope scope("linear", x, weight, bias);
   check(x.defined() && weight.defined(), "linear: tensor is undefined");
   check(weight.dim() == 2, "linear: weight must be [out, in], got ", shape_str(weight.shape()));
   check(x.dim() >= 1, "linear: input must have at least one dimension");

@@ -92,6 +92,7 @@ Tensor pointwise_loss(const char* op, const Tensor& input, const Tensor& target,
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  OpScope scope("mse_loss", input, target);
   return pointwise_loss(
       "mse_loss", input, target, reduction,
       [](auto x, auto y) {
@@ -105,6 +106,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  OpScope scope("binary_cross_entropy_with_logits", logits, target);
   return pointwise_loss(
       "binary_cross_entropy_with_logits", logits, target, reduction,
       [](auto x, auto y) {

@@ -64,6 +64,7 @@ void fill_kernel(const Tensor& src, const Tensor& mask, T value, Tensor& out) {
 }  // namespace
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  OpScope scope("masked_fill", x, mask);
   check(x.defined() && mask.defined(), "masked_fill: tensor is undefined");
   Shape b = broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
   check(b == x.shape(), "masked_fill: mask ", shape_str(mask.shape()), " cannot be broadcast to the input's shape ",
@@ -82,6 +83,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 }
 
 Tensor causal_mask(int64_t T, DType dtype) {
+  OpScope scope("causal_mask");
   check(T >= 0, "causal_mask: size T must be >= 0, got ", T);
   Tensor m = Tensor::empty({T, T}, dtype);
   dispatch_all(dtype, [&](auto tag) {
@@ -90,6 +92,7 @@ Tensor causal_mask(int64_t T, DType dtype) {
     for (int64_t i = 0; i < T; ++i)
       for (int64_t j = 0; j < T; ++j) p[i * T + j] = j > i ? V(1) : V(0);
   });
+  scope.set_output(m);  // a constant: no record() to say it
   return m;
 }
 

@@ -112,6 +112,7 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  OpScope scope("matmul", a, b);
   check(a.defined() && b.defined(), "matmul: tensor is undefined");
   check(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dimensions, got shapes ",
         shape_str(a.shape()), " and ", shape_str(b.shape()));

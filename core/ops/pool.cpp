@@ -70,6 +70,7 @@ int64_t plane_grain(const PoolGeometry& g) { return std::max<int64_t>(1, (1 << 1
 // ---- max pooling ----------------------------------------------------------------------------------
 
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  OpScope scope("max_pool2d", x);
   const PoolGeometry g = pool_geometry(x, kernel, stride, padding, "max_pool2d");
   Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype());
   Tensor argmax = Tensor::empty(y.shape(), DType::Int64);  // index of the winner in its H*W plane
@@ -126,6 +127,7 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 // ---- average pooling ------------------------------------------------------------------------------
 
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  OpScope scope("avg_pool2d", x);
   const PoolGeometry g = pool_geometry(x, kernel, stride, padding, "avg_pool2d");
   Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype());
   const int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w;
@@ -184,6 +186,7 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 // ---- global average pooling -------------------------------------------------------------------------
 
 Tensor global_avg_pool2d(const Tensor& x) {
+  OpScope scope("global_avg_pool2d", x);
   check(x.defined(), "global_avg_pool2d: input is undefined");
   check(x.dim() == 4, "global_avg_pool2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
   const int64_t planes = x.size(0) * x.size(1), plane = x.size(2) * x.size(3);

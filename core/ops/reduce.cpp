@@ -109,6 +109,7 @@ Tensor expand_back(const Tensor& g, const Shape& x_shape, const std::vector<int6
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  OpScope scope("sum", x);
   check(x.defined(), "sum: tensor is undefined");
   check(is_floating(x.dtype()), "sum: expected a float tensor, got ", dtype_name(x.dtype()));
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
@@ -131,6 +132,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  OpScope scope("mean", x);
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "mean");
   int64_t count = 1;
   for (int64_t d : dims) count *= x.shape()[d];
@@ -140,6 +142,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) 
 
 // var = sum((x - mean)^2) / (n - unbiased), built from differentiable ops so its gradient is free.
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims_in, bool unbiased, bool keepdim) {
+  OpScope scope("var", x);
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "var");
   int64_t count = 1;
   for (int64_t d : dims) count *= x.shape()[d];
@@ -188,6 +191,7 @@ static void max_with_indices(const Tensor& x, int64_t d, bool keepdim, Tensor& v
 }
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
+  OpScope scope("max", x);
   check(x.defined(), "max: tensor is undefined");
   int64_t d = normalize_dim(dim, x.dim(), "max");
   Tensor values, indices;
@@ -211,15 +215,18 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
 }
 
 Tensor max(const Tensor& x) {
+  OpScope scope("max", x);
   check(x.defined() && x.numel() > 0, "max: tensor is empty or undefined");
   return max(x.reshape({-1}), 0, false);
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  OpScope scope("argmax", x);
   check(x.defined(), "argmax: tensor is undefined");
   int64_t d = normalize_dim(dim, x.dim(), "argmax");
   Tensor values, indices;
   max_with_indices(x.detach(), d, keepdim, values, indices);
+  scope.set_output(indices);  // not differentiable: no record() to say it
   return indices;
 }
 

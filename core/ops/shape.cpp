@@ -15,6 +15,7 @@
 namespace ember {
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
+  OpScope scope("reshape", x);
   check(x.defined(), "reshape: tensor is undefined");
   Shape s = shape;
   int64_t known = 1, infer = -1;
@@ -75,6 +76,7 @@ void permute_kernel(const Tensor& x, const Shape& dims, Tensor& out) {
 }  // namespace
 
 Tensor permute(const Tensor& x, const Shape& dims) {
+  OpScope scope("permute", x);
   check(x.defined(), "permute: tensor is undefined");
   const int64_t rank = x.dim();
   check(static_cast<int64_t>(dims.size()) == rank, "permute: got ", dims.size(), " dimensions ", shape_str(dims),
@@ -96,6 +98,7 @@ Tensor permute(const Tensor& x, const Shape& dims) {
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  OpScope scope("transpose", x);
   const int64_t rank = x.dim();
   Shape dims(rank);
   std::iota(dims.begin(), dims.end(), 0);
@@ -116,6 +119,7 @@ static void copy_rows(const Tensor& src, int64_t src_row, int64_t src_start, Ten
 }
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
+  OpScope scope("slice", x);
   check(x.defined(), "slice: tensor is undefined");
   const int64_t d = normalize_dim(dim, x.dim(), "slice");
   const int64_t n = x.shape()[d];
@@ -148,6 +152,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+  OpScope scope("concat", xs);
   check(!xs.empty(), "concat: no tensors given");
   const Tensor& first = xs[0];
   const int64_t d = normalize_dim(dim, first.dim(), "concat");
@@ -187,6 +192,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  OpScope scope("stack", xs);
   check(!xs.empty(), "stack: no tensors given");
   const int64_t d = normalize_dim(dim, xs[0].dim() + 1, "stack");
   std::vector<Tensor> expanded;
@@ -199,6 +205,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
 }
 
 Tensor index_select(const Tensor& x, const Tensor& index) {
+  OpScope scope("index_select", x, index);
   check(x.defined() && index.defined(), "index_select: tensor is undefined");
   check(index.dtype() == DType::Int64 && index.dim() == 1, "index_select: index must be a 1-D int64 tensor, got ",
         dtype_name(index.dtype()), " ", shape_str(index.shape()));

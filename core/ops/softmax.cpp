@@ -125,8 +125,14 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
 
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, /*log=*/false); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  OpScope scope("softmax", x);
+  return softmax_impl(x, dim, /*log=*/false);
+}
 
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, /*log=*/true); }
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  OpScope scope("log_softmax", x);
+  return softmax_impl(x, dim, /*log=*/true);
+}
 
 }  // namespace ember

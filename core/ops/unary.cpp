@@ -15,12 +15,14 @@
 namespace ember {
 
 Tensor neg(const Tensor& x) {
+  OpScope scope("neg", x);
   Tensor y = map(x, "neg", [](auto v) { return -v; });
   record(y, "neg", {x}, [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; });
   return y;
 }
 
 Tensor exp(const Tensor& x) {
+  OpScope scope("exp", x);
   Tensor y = map(x, "exp", [](auto v) { return std::exp(v); });
   Tensor y_saved = y.detach();
   record(y, "exp", {x}, [y_saved](const Tensor& g) { return std::vector<Tensor>{g * y_saved}; });
@@ -28,6 +30,7 @@ Tensor exp(const Tensor& x) {
 }
 
 Tensor log(const Tensor& x) {
+  OpScope scope("log", x);
   Tensor y = map(x, "log", [](auto v) { return std::log(v); });
   Tensor x_saved = x.detach();
   record(y, "log", {x}, [x_saved](const Tensor& g) { return std::vector<Tensor>{g / x_saved}; });
@@ -35,6 +38,7 @@ Tensor log(const Tensor& x) {
 }
 
 Tensor sqrt(const Tensor& x) {
+  OpScope scope("sqrt", x);
   Tensor y = map(x, "sqrt", [](auto v) { return std::sqrt(v); });
   Tensor y_saved = y.detach();
   record(y, "sqrt", {x}, [y_saved](const Tensor& g) { return std::vector<Tensor>{g / (y_saved * 2.0)}; });
@@ -42,6 +46,7 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor pow(const Tensor& x, double p) {
+  OpScope scope("pow", x);
   Tensor y = map(x, "pow", [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
   Tensor x_saved = x.detach();
   record(y, "pow", {x}, [x_saved, p](const Tensor& g) {
@@ -52,6 +57,7 @@ Tensor pow(const Tensor& x, double p) {
 }
 
 Tensor abs(const Tensor& x) {
+  OpScope scope("abs", x);
   Tensor y = map(x, "abs", [](auto v) { return std::abs(v); });
   Tensor x_saved = x.detach();
   record(y, "abs", {x}, [x_saved](const Tensor& g) {
@@ -62,6 +68,7 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max) {
+  OpScope scope("clamp", x);
   check(!(min && max) || *min <= *max, "clamp: min ", min.value_or(0), " is larger than max ", max.value_or(0));
   double lo = min.value_or(-INFINITY), hi = max.value_or(INFINITY);
   Tensor y = map(x, "clamp", [lo, hi](auto v) { return v < lo ? lo : (v > hi ? hi : static_cast<double>(v)); });

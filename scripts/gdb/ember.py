@@ -1,4 +1,5 @@
-"""gdb support for ember: shows a Tensor as its dtype, shape and first values.
+"""gdb support for ember: shows a Tensor as its dtype, shape and first values, a Module as its type
+and its parameters, and an autograd Node as its op and inputs.
 
     gdb -x scripts/gdb/ember.py --args build-debug/bin/mnist --epochs=1 --threads=1
     (gdb) break ember::conv2d
@@ -6,11 +7,16 @@
     (gdb) p x                   # Tensor float32 [64, 1, 28, 28] = {0, 0, 0.1176, ...} (50176 elements)
     (gdb) ember-print x 20      # the first 20 values, and the tensor's autograd fields
     (gdb) p x.impl_._M_ptr->shape
+    (gdb) p *this               # in a layer's forward: Module Conv2d (training; 2 parameters, 320 elements)
+                                #   weight  float32 [32, 1, 3, 3]  ...
+    (gdb) p *x.impl_._M_ptr->grad_fn._M_ptr   # Node relu <- [0] Tensor float32 [64, 32, 28, 28] ...
 
 It only reads the process's memory and never calls a function of the program: calling functions
 from gdb (`p x.to_string(6)`) needs the program to run code for gdb, which some machines refuse
 (on this course's virtual machines gdb answers "Couldn't write extended state status").
 """
+import re
+
 import gdb
 
 DTYPES = {  # ember::DType -> (C type to read the values as, name shown)
@@ -112,10 +118,125 @@ class TensorPrinter:
             return "Tensor (unreadable: %s)" % e
 
 
+def _object_of(val):
+    """The object behind a reference or a pointer."""
+    if val.type.code in (gdb.TYPE_CODE_REF, gdb.TYPE_CODE_RVALUE_REF):
+        val = val.referenced_value()
+    if val.type.code == gdb.TYPE_CODE_PTR:
+        val = val.dereference()
+    return val
+
+
+def _class_name(obj):
+    """The most derived class of a polymorphic object (a Module& that is really a Conv2d), read from
+    the symbol of its vtable: that works where the class has no debug information (a Release
+    library), where gdb's own RTTI lookup gives up."""
+    try:
+        if obj.address is not None:
+            vtable = obj.address.cast(gdb.lookup_type("void").pointer().pointer()).dereference()
+            where = gdb.execute("info symbol 0x%x" % int(vtable), to_string=True)
+            found = re.match(r"vtable for (\S+)", where)
+            if found:
+                return found.group(1)
+    except gdb.error:
+        pass
+    return str(obj.type.strip_typedefs().unqualified())
+
+
+_module_types = {}  # type name -> whether it is a Module (gdb asks for every value it prints)
+
+
+def _is_module_type(t):
+    """Whether a class type is ember::Module or derives from it."""
+    t = t.strip_typedefs().unqualified()
+    if t.code != gdb.TYPE_CODE_STRUCT:
+        return False
+    name = str(t)
+    if name not in _module_types:
+        _module_types[name] = name == "ember::Module" or any(
+            f.is_base_class and _is_module_type(f.type) for f in t.fields())
+    return _module_types[name]
+
+
+MAX_PARAMETER_LINES = 40
+
+
+def _module_parameters(module, prefix, out, seen):
+    """(dotted name, TensorImpl) of every parameter below `module`, in registration order, each once
+    (as Module::named_parameters)."""
+    for entry in _vector_values(module["parameters_"]):
+        impl = _impl_of(entry["second"])
+        if impl is None or int(impl.address) in seen:
+            continue
+        seen.add(int(impl.address))
+        out.append((prefix + _std_string(entry["first"]), impl))
+    for entry in _vector_values(module["children_"]):
+        child = _shared_ptr_target(entry["second"])
+        if child is not None:
+            _module_parameters(child, prefix + _std_string(entry["first"]) + ".", out, seen)
+
+
+def _vector_values(vec):
+    start, finish = vec["_M_impl"]["_M_start"], vec["_M_impl"]["_M_finish"]
+    return [(start + i).dereference() for i in range(int(finish - start))]
+
+
+class ModulePrinter:
+    def __init__(self, val):
+        self.val = val
+
+    def to_string(self):
+        try:
+            val = _object_of(self.val)
+            type_name = _class_name(val).replace("ember::", "")
+            module = val.cast(gdb.lookup_type("ember::Module"))
+            params = []
+            _module_parameters(module, "", params, set())
+            infos = [(name, TensorInfo(impl)) for name, impl in params]
+            total = sum(info.numel for _, info in infos)
+            children = len(_vector_values(module["children_"]))
+            text = "Module %s (%s; %d parameter%s, %d elements%s)" % (
+                type_name, "training" if bool(module["training_"]) else "eval", len(infos),
+                "" if len(infos) == 1 else "s", total,
+                "; %d child%s" % (children, "" if children == 1 else "ren") if children else "")
+            width = max([len(name) for name, _ in infos] + [0])
+            for name, info in infos[:MAX_PARAMETER_LINES]:
+                text += "\n  %s  %s [%s]%s" % (name.ljust(width), info.dtype, ", ".join(str(d) for d in info.shape),
+                                                "" if info.requires_grad else "  (frozen)")
+            if len(infos) > MAX_PARAMETER_LINES:
+                text += "\n  ... %d more" % (len(infos) - MAX_PARAMETER_LINES)
+            return text
+        except gdb.error as e:
+            return "Module (unreadable: %s)" % e
+
+
+class NodePrinter:
+    """An autograd Node: the op that made a tensor, and the tensors it read."""
+
+    def __init__(self, val):
+        self.val = val
+
+    def to_string(self):
+        try:
+            inputs = _vector_values(self.val["inputs"])
+            parts = []
+            for i, t in enumerate(inputs):
+                impl = _impl_of(t)
+                parts.append("[%d] %s" % (i, "Tensor (undefined)" if impl is None else TensorInfo(impl).summary(3)))
+            return "Node %s <- %s" % (_std_string(self.val["name"]), ", ".join(parts) if parts else "(no inputs)")
+        except gdb.error as e:
+            return "Node (unreadable: %s)" % e
+
+
 def _lookup(val):
-    name = str(val.type.strip_typedefs().unqualified())
+    t = val.type.strip_typedefs().unqualified()
+    name = str(t)
     if name in ("ember::Tensor", "ember::TensorImpl"):
         return TensorPrinter(val)
+    if name == "ember::Node":
+        return NodePrinter(val)
+    if _is_module_type(t):
+        return ModulePrinter(val)
     return None
 
 
@@ -147,4 +268,5 @@ class EmberPrint(gdb.Command):
 
 gdb.pretty_printers.append(_lookup)
 EmberPrint()
-print("ember: 'p TENSOR' shows dtype, shape and values; 'ember-print TENSOR [N]' shows N values")
+print("ember: 'p TENSOR' shows dtype, shape and values; 'ember-print TENSOR [N]' shows N values; "
+      "'p MODULE' its parameters; 'p NODE' its op and inputs")
