@@ -112,14 +112,31 @@ CocoInstances coco_instances_from(const DetectionSet& set);
 void write_detection_split(const std::string& folder, const DetectionSet& set, bool coco_json);
 
 // ---- augmentation that moves the boxes with the pixels (datasets/detection_transforms.cpp) --------
-// Each returns a new image; a box that leaves the image is clipped, and dropped when less than
-// `min_visible` of its area is left.
+// Each returns a new image of the same size; a box that leaves the image is clipped, and dropped
+// when less than `min_visible` of its area is left. Pixels that come from outside the image are 0.
 struct DetectionAugment {
   double flip_probability = 0.0;   // horizontal flip (0 for digits: a mirrored 2 is no 2)
-  double scale_min = 1.0, scale_max = 1.0;       // zoom about the centre
-  double translate = 0.0;          // shift by up to this fraction of the side, in x and y
+  double scale_min = 1.0, scale_max = 1.0;       // zoom about the centre (> 1 zooms in: a crop)
+  double translate = 0.0;          // shift by up to this fraction of the side, in x and y (whole pixels)
   double min_visible = 0.5;
 };
+// Draws, in this order and always (so the stream of `gen` does not depend on the settings): a flip
+// (uniform() < flip_probability), a scale in [scale_min, scale_max], a shift in x and one in y in
+// [-translate, translate] * side, rounded to whole pixels; then applies them with move_detection.
 DetectionImage augment_detection(const DetectionImage& in, const DetectionAugment& aug, Generator& gen);
+
+// The geometric move itself: flip about the vertical centre line (x -> W - x), then zoom by `scale`
+// about the image centre (x -> (x - W/2) * scale + W/2), then shift by (dx, dy) pixels. A box
+// [x1, y1, x2, y2] goes where its corners go; pixels are resampled bilinearly (exact copies when
+// scale is 1 and the shift is whole pixels). For example on a 100 x 100 image:
+//   flip:          [10, 20, 30, 40] -> [70, 20, 90, 40]
+//   scale 2:       [40, 40, 60, 60] -> [30, 30, 70, 70]
+//   dx 5, dy -3:   [10, 20, 30, 40] -> [15, 17, 35, 37]
+struct DetectionMove {
+  bool flip = false;
+  double scale = 1.0;
+  double dx = 0.0, dy = 0.0;
+};
+DetectionImage move_detection(const DetectionImage& in, const DetectionMove& move, double min_visible = 0.5);
 
 }  // namespace ember
