@@ -12,6 +12,8 @@ namespace ember::chargpt {
 void add_settings(Config& cfg) {
   // where things go
   cfg.add_string("out_dir", "runs/chargpt", "folder for checkpoints, vocab.txt, history.csv, curves.png, metrics.json");
+  cfg.add_string("graph", "", "FILE.dot: write the first training step's autograd graph there (and FILE.png/.svg "
+                 "when Graphviz's dot is installed)");
   cfg.add_string("init_from", "scratch",
                  "'scratch' (a new model) or 'resume' (continue from out_dir/ckpt.safetensors)");
   cfg.add_int("eval_interval", 250, "evaluate (and save checkpoints) every this many iterations");

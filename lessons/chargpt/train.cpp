@@ -17,9 +17,11 @@
 
 #include "core/autograd.h"
 #include "core/fs.h"
+#include "core/graph_dump.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "layers/graph_names.h"
 #include "lessons/chargpt/lesson.h"
 #include "lessons/common/csv.h"
 #include "lessons/common/finite_loss.h"
@@ -53,9 +55,10 @@ double learning_rate_at(const Config& cfg, int64_t it) {
 }
 
 // ---- one iteration: gradient accumulation over micro-batches, clipping, the AdamW step. Returns
-// the mean loss of the micro-batches.
+// the mean loss of the micro-batches. With a graph_path (--graph, first iteration only), the first
+// micro-batch's autograd graph is written there before backward() frees it.
 double train_iteration(GPT& model, AdamW& opt, const std::vector<Tensor>& params, const TextDataset& data,
-                       const Config& cfg, Generator& gen, double lr) {
+                       const Config& cfg, Generator& gen, double lr, const std::string& graph_path, std::ostream& log) {
   const int64_t batch_size = cfg.get_int("batch_size"), block_size = cfg.get_int("block_size");
   const int64_t accumulation = cfg.get_int("gradient_accumulation_steps");
   const double grad_clip = cfg.get_float("grad_clip");
@@ -64,6 +67,7 @@ double train_iteration(GPT& model, AdamW& opt, const std::vector<Tensor>& params
   for (int64_t micro = 0; micro < accumulation; ++micro) {
     TextBatch batch = data.get_batch(Split::Train, batch_size, block_size, gen);  // x, y: [B, T]
     Tensor loss = model.loss(batch.x, batch.y);
+    if (micro == 0 && !graph_path.empty()) log << dump_graph(loss, graph_path, graph_names(model)).message << std::endl;
     loss_sum += loss.item();
     // each micro-batch's gradient is a 1/accumulation share of the iteration's
     (accumulation > 1 ? loss / static_cast<double>(accumulation) : loss).backward();
@@ -202,7 +206,8 @@ TrainResult train(const Config& settings, std::ostream& log) {
     // one training iteration
     const Clock::time_point t0 = Clock::now();
     const double lr = learning_rate_at(cfg, it);
-    const double loss = train_iteration(model, *opt, params, data, cfg, gen, lr);
+    const double loss =
+        train_iteration(model, *opt, params, data, cfg, gen, lr, it == start_iter ? cfg.get_string("graph") : "", log);
     const double seconds = seconds_since(t0);
     check_loss_is_finite(loss, it + 1, last_finite, "chargpt", "--learning_rate", lr);  // a NaN loss stops the run
     train_seconds += seconds;

@@ -76,10 +76,11 @@ struct EpochResult {
 // One pass over the loader: forward, loss, backward, optimizer step, for every batch. `step`
 // counts optimizer steps over the whole run (the schedule's clock) and is advanced. A loss that
 // becomes NaN or infinite stops the run with an error naming the step and `epoch` (from 1) and the
-// last finite loss, which `last_finite` remembers from batch to batch.
+// last finite loss, which `last_finite` remembers from batch to batch. With a graph_path, the first
+// batch's autograd graph is written there (core/graph_dump.h) before backward() frees it.
 EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
                             const std::function<double(int64_t)>& schedule, int64_t& step, int64_t epoch,
-                            LastFiniteLoss& last_finite, Progress& progress);
+                            LastFiniteLoss& last_finite, Progress& progress, const std::string& graph_path = "");
 
 struct Evaluation {
   double loss = 0.0;

@@ -233,7 +233,9 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   for (int64_t epoch = first_epoch; epoch <= epochs; ++epoch) {
     Progress progress(loader.num_batches(), cfg.get_int("print_every"));
     progress.set_prefix(format_line("epoch %lld/%lld", static_cast<long long>(epoch), static_cast<long long>(epochs)));
-    EpochResult trained = train_one_epoch(*model, *optimizer, loader, schedule, step, epoch, last_finite, progress);
+    const std::string graph_path = epoch == first_epoch && writes ? cfg.get_string("graph") : "";  // --graph
+    EpochResult trained =
+        train_one_epoch(*model, *optimizer, loader, schedule, step, epoch, last_finite, progress, graph_path);
     images_trained += trained.images;
     step_seconds += trained.step_seconds;
     // Batch norm's running statistics are each process's own: take process 0's everywhere, so all

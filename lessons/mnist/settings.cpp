@@ -38,6 +38,8 @@ void add_settings(Config& cfg) {
   // the machine and the outputs
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
   cfg.add_string("out_dir", "runs/mnist", "where history.csv, curves.png, metrics.json and the checkpoint go");
+  cfg.add_string("graph", "", "FILE.dot: write the first training step's autograd graph there (and FILE.png/.svg "
+                 "when Graphviz's dot is installed)");
   cfg.add_int("print_every", 50, "a progress line every this many steps");
   cfg.add_int("eval_batch_size", 500, "images per forward pass when evaluating");
   cfg.add_int("show_misclassified", 36, "misclassified test images saved in misclassified.png");

@@ -6,7 +6,9 @@
 //     zero_grad; loss.backward()                       d loss / d every weight
 //     optimizer.step()                                 move every weight a little downhill
 #include <chrono>
+#include <iostream>
 
+#include "core/graph_dump.h"
 #include "core/ops.h"
 #include "distributed/distributed.h"
 #include "lessons/mnist/lesson.h"
@@ -37,7 +39,7 @@ int64_t count_correct(const std::vector<int64_t>& predictions, const Tensor& lab
 
 EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
                             const std::function<double(int64_t)>& schedule, int64_t& step, int64_t epoch,
-                            LastFiniteLoss& last_finite, Progress& progress) {
+                            LastFiniteLoss& last_finite, Progress& progress, const std::string& graph_path) {
   model.train();  // dropout drops, batch norm uses (and updates) the batch statistics
   EpochResult result;
   double loss_sum = 0.0;  // summed over images, so a smaller last batch counts by its size
@@ -48,6 +50,8 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
     optimizer.set_lr(schedule(step));
     Tensor logits = model(batch.images);  // [B, 10]
     Tensor loss = cross_entropy(logits, batch.labels);
+    if (!graph_path.empty() && result.images == 0)  // --graph: this step's graph, before backward() frees it
+      std::cout << dump_graph(loss, graph_path, graph_names(model)).message << std::endl;
     // A NaN loss would make every weight NaN at this step's update: stop before it.
     const double loss_value = loss.item();
     check_loss_is_finite(loss_value, step, last_finite, "mnist, epoch " + std::to_string(epoch), "--lr",
