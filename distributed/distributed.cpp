@@ -178,6 +178,7 @@ void allreduce_gradients(const std::vector<Tensor>& params, int64_t local_count,
     dispatch_float(dtype, "allreduce_gradients", [&](auto tag) {
       using T = decltype(tag);
       std::vector<T> bucket;
+      bucket.reserve(static_cast<size_t>(bucket_elements));
       std::vector<Tensor> members;  // the gradients in the bucket, in order
       auto flush = [&] {
         if (bucket.empty()) return;
@@ -198,7 +199,11 @@ void allreduce_gradients(const std::vector<Tensor>& params, int64_t local_count,
       for (Tensor& g : grads) {
         if (!bucket.empty() && static_cast<int64_t>(bucket.size()) + g.numel() > bucket_elements) flush();
         const T* src = g.template data<T>();
-        for (int64_t i = 0; i < g.numel(); ++i) bucket.push_back(static_cast<T>(src[i] * scale));
+        const size_t at = bucket.size();
+        bucket.resize(at + g.numel());
+        T* dst = bucket.data() + at;
+        const T s = static_cast<T>(scale);
+        for (int64_t i = 0; i < g.numel(); ++i) dst[i] = src[i] * s;  // this rank's share: n_r / N
         members.push_back(g);
       }
       flush();
