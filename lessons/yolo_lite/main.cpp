@@ -89,7 +89,10 @@ std::string history_text(const std::vector<EpochRecord>& history) {
   std::string text;
   for (const EpochRecord& r : history) {
     std::string line;
-    for (double v : history_row(r)) line += (line.empty() ? "" : ",") + format_shortest(v);
+    for (double v : history_row(r)) {
+      if (!line.empty()) line += ',';
+      line += format_shortest(v);
+    }
     text += line + "\n";
   }
   return text;
