@@ -22,8 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "distributed/distributed.h"
 #include "lessons/chargpt/lesson.h"
 
 int main(int argc, char** argv) {
-  return ember::chargpt::run(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
+  ember::DistributedSession session(argc, argv);  // mpirun -np 2 build/bin/chargpt: data-parallel
+  const int status = ember::chargpt::run(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
+  // an error on one process would leave the others waiting for it in their next all-reduce
+  if (status != 0 && ember::world_size() > 1) ember::abort_all_ranks(status);
+  return status;
 }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <iostream>
 #include <limits>
+#include <optional>
 
 #include "core/autograd.h"
 #include "core/fs.h"
@@ -28,6 +29,7 @@
 #include "lessons/common/number_format.h"
 #include "lessons/common/run_lock.h"
 #include "optim/checkpoint.h"
+#include "distributed/distributed.h"
 #include "optim/clip_grad.h"
 #include "optim/lr_schedule.h"
 
@@ -64,13 +66,24 @@ double train_iteration(GPT& model, AdamW& opt, const std::vector<Tensor>& params
   const double grad_clip = cfg.get_float("grad_clip");
   opt.set_lr(lr);
   double loss_sum = 0;
+  // Under mpirun every process draws the same batch (the generators agree) and trains on its own
+  // rows of it, [B r / R, B (r + 1) / R); the gradients are then averaged over the processes.
+  const int64_t first_row = batch_size * rank() / world_size(), end_row = batch_size * (rank() + 1) / world_size();
   for (int64_t micro = 0; micro < accumulation; ++micro) {
     TextBatch batch = data.get_batch(Split::Train, batch_size, block_size, gen);  // x, y: [B, T]
+    if (world_size() > 1) {
+      batch.x = batch.x.slice(0, first_row, end_row);
+      batch.y = batch.y.slice(0, first_row, end_row);
+    }
     Tensor loss = model.loss(batch.x, batch.y);
-    if (micro == 0 && !graph_path.empty()) log << dump_graph(loss, graph_path, graph_names(model)).message << std::endl;
+    if (micro == 0 && !graph_path.empty() && is_main_process()) log << dump_graph(loss, graph_path, graph_names(model)).message << std::endl;
     loss_sum += loss.item();
     // each micro-batch's gradient is a 1/accumulation share of the iteration's
     (accumulation > 1 ? loss / static_cast<double>(accumulation) : loss).backward();
+  }
+  if (world_size() > 1) {  // the whole batch's gradient and loss, on every process
+    allreduce_gradients(params, end_row - first_row, batch_size);
+    loss_sum = allreduce_sum(loss_sum * static_cast<double>(end_row - first_row) / static_cast<double>(batch_size));
   }
   if (grad_clip > 0) clip_grad_norm(params, grad_clip);  // the whole gradient's length at most grad_clip
   opt.step();
@@ -142,10 +155,15 @@ TrainResult train(const Config& settings, std::ostream& log) {
   const Vocab& vocab = data.vocab();
   if (resume) check_same_vocab(resumed.vocab, latest_path, vocab, corpus.source);
   check_memory(cfg, vocab.size());  // before the model takes it
+  // Under mpirun only process 0 writes files; the others train with it.
+  const bool writes = is_main_process();
   make_dirs(out_dir);
-  const RunLock lock(out_dir, "chargpt");  // one run at a time in out_dir, until train() returns
-  if (!resume) vocab.save(in_dir(out_dir, "vocab.txt"));
-  write_file_atomic(in_dir(out_dir, "config.conf"), cfg.dump());
+  std::optional<RunLock> lock;  // one run at a time in out_dir, until train() returns
+  if (writes) {
+    lock.emplace(out_dir, "chargpt");
+    if (!resume) vocab.save(in_dir(out_dir, "vocab.txt"));
+    write_file_atomic(in_dir(out_dir, "config.conf"), cfg.dump());
+  }
 
   // ---- model and optimiser
   Generator gen(static_cast<uint64_t>(cfg.get_int("seed")));  // init, then batches and dropout
@@ -166,12 +184,17 @@ TrainResult train(const Config& settings, std::ostream& log) {
     result.history = resumed.history;
     log << "resuming from " << latest_path << " at iteration " << start_iter << "\n";
   }
+  broadcast_parameters(model);  // under mpirun: every process starts from process 0's weights
   print_run_header(log, cfg, result.params, vocab.size(), data, corpus.source);
+  if (world_size() > 1) log << "data-parallel: " << world_size() << " processes share each batch (mpirun)\n";
 
   // history.csv holds the checkpoint's rows (a resumed run drops any rows written after it)
-  CsvWriter history_csv(in_dir(out_dir, "history.csv"), {"iter", "train_loss", "val_loss", "lr"});
-  for (const HistoryRow& r : result.history)
-    history_csv.write_row({static_cast<double>(r.iter), r.train_loss, r.val_loss, r.lr});
+  std::optional<CsvWriter> history_csv;
+  if (writes) {
+    history_csv.emplace(in_dir(out_dir, "history.csv"), std::vector<std::string>{"iter", "train_loss", "val_loss", "lr"});
+    for (const HistoryRow& r : result.history)
+      history_csv->write_row({static_cast<double>(r.iter), r.train_loss, r.val_loss, r.lr});
+  }
 
   // ---- the loop
   const int64_t max_iters = cfg.get_int("max_iters"), log_interval = cfg.get_int("log_interval");
@@ -192,11 +215,13 @@ TrainResult train(const Config& settings, std::ostream& log) {
       const Losses losses = estimate_loss(model, data, cfg);
       const double lr = learning_rate_at(cfg, it);
       result.history.push_back({it, losses.train, losses.val, lr});
-      history_csv.write_row({static_cast<double>(it), losses.train, losses.val, lr});
-      save_curves(in_dir(out_dir, "curves.png"), result.history);
       const bool best = losses.val < result.best_val_loss;
       if (best) result.best_val_loss = losses.val;
-      save_checkpoints(out_dir, model_state, *opt, it, gen, {cfg, vocab, result.best_val_loss, result.history}, best);
+      if (writes) {
+        history_csv->write_row({static_cast<double>(it), losses.train, losses.val, lr});
+        save_curves(in_dir(out_dir, "curves.png"), result.history);
+        save_checkpoints(out_dir, model_state, *opt, it, gen, {cfg, vocab, result.best_val_loss, result.history}, best);
+      }
       log << "iter " << it << ": train loss " << format_significant(losses.train, 5) << ", val loss "
           << format_significant(losses.val, 5)
           << (best ? "  (best so far: saved " + in_dir(out_dir, kBestCheckpoint) + ")" : "") << std::endl;
@@ -234,7 +259,8 @@ TrainResult train(const Config& settings, std::ostream& log) {
   const auto trained_iters = static_cast<double>(result.iter_losses.size());
   result.tokens_per_second =
       train_seconds > 0 ? trained_iters * static_cast<double>(tokens_per_iter) / train_seconds : 0;
-  save_metrics(in_dir(out_dir, "metrics.json"), result, vocab.size(), tokens_per_iter, train_seconds, corpus.source);
+  if (writes)
+    save_metrics(in_dir(out_dir, "metrics.json"), result, vocab.size(), tokens_per_iter, train_seconds, corpus.source);
   log << "done: " << result.iters << " iterations, val loss " << format_significant(result.val_loss, 5)
       << " (best " << format_significant(result.best_val_loss, 5) << "), "
       << with_commas(result.tokens_per_second) << " tokens/s; results in " << out_dir << "/\n";
