@@ -87,8 +87,8 @@ ScoreGrid fcn_scores(Module& fcn, const Tensor& scene, double scale, int64_t str
   check((grid.rows - 1) * step < out_rows && (grid.cols - 1) * step < out_cols, "sliding_window: the fully ",
         "convolutional net gave a ", out_rows, "x", out_cols, " map, too small for ", grid.rows, "x", grid.cols,
         " windows at stride ", stride);
-  // Output (i step, j step) is window (i, j); the map may have a row or column more at the far edge,
-  // for windows that would stick out of the scene (the net only reads 26 of a window's 28 pixels).
+  // Output (i step, j step) is window (i, j) (the poolings floor odd sizes, so the map has exactly
+  // the windows that fit, or more when the stride skips outputs).
   const float* map = p.data<float>();
   float* probabilities = grid.probabilities.data<float>();
   for (int64_t i = 0; i < grid.rows; ++i)

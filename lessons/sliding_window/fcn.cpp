@@ -2,24 +2,24 @@
 //
 // The classifier ends in dense layers:
 //
-//   features: convolutions and poolings           [N, 1, 28, 28] -> [N, 32, 5, 5]
-//   Flatten                                       [N, 32, 5, 5]  -> [N, 800]     index c*25 + y*5 + x
-//   Linear(800, 128)  y[o] = b[o] + sum over (c, y, x) of W[o, c*25 + y*5 + x] * f[c, y, x]
+//   features: convolutions and poolings           [N, 1, 28, 28] -> [N, 32, 4, 4]
+//   Flatten                                       [N, 32, 4, 4]  -> [N, 512]     index c*16 + y*4 + x
+//   Linear(512, 128)  y[o] = b[o] + sum over (c, y, x) of W[o, c*16 + y*4 + x] * f[c, y, x]
 //   ReLU, Linear(128, 11)
 //
-// A 5x5 convolution with 32 input channels computes, at each output position (i, j),
+// A 4x4 convolution with 32 input channels computes, at each output position (i, j),
 //
 //   z[o, i, j] = b[o] + sum over (c, y, x) of K[o, c, y, x] * f[c, i + y, j + x]
 //
-// which is the Linear's sum when K[o, c, y, x] = W[o, c*25 + y*5 + x]: the same numbers, read as
-// [128, 32, 5, 5] instead of [128, 800] (a reshape, because Flatten laid them out in that order). On
-// a 5x5 feature map the convolution has one output position, the Linear's output. On a larger feature
-// map it slides: position (i, j) sees the 5x5 block that a 28x28 window at (4i, 4j) of the input would
+// which is the Linear's sum when K[o, c, y, x] = W[o, c*16 + y*4 + x]: the same numbers, read as
+// [128, 32, 4, 4] instead of [128, 512] (a reshape, because Flatten laid them out in that order). On
+// a 4x4 feature map the convolution has one output position, the Linear's output. On a larger feature
+// map it slides: position (i, j) sees the 4x4 block that a 28x28 window at (4i, 4j) of the input would
 // have produced, because the convolutions and poolings before it already slid over the whole input.
 // Later Linear layers act on one position's 128 numbers: a 1x1 convolution, weight [11, 128, 1, 1].
 //
 // The total stride is how far the window moves between neighbouring outputs: each pooling halves the
-// map, so one step in the [.., 5, 5] map is 2 * 2 = 4 input pixels. The fully convolutional net's
+// map, so one step in the [.., 4, 4] map is 2 * 2 = 4 input pixels. The fully convolutional net's
 // output [1, 11, rows, cols] is therefore the classifier's logits for the windows at (4i, 4j): the
 // sliding window at stride 4, computed once for all windows (the convolutions over a pixel that many
 // windows share are done once, not once per window).

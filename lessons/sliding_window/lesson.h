@@ -96,10 +96,10 @@ SceneOptions scene_options();
 
 // ---- model.cpp ---------------------------------------------------------------------------------------
 // The patch classifier, a Sequential whose head is dense:
-//   0 Conv2d(1, 16, 3)  1 ReLU  2 MaxPool2d(2)   [N, 16, 13, 13]
-//   3 Conv2d(16, 32, 3) 4 ReLU  5 MaxPool2d(2)   [N, 32, 5, 5]
-//   6 Flatten  7 Linear(800, 128)  8 ReLU  9 Linear(128, 11)
-// No padding anywhere, so a window's score does not depend on what lies outside it.
+//   0 Conv2d(1, 16, 5)  1 ReLU  2 MaxPool2d(2)   [N, 16, 12, 12]
+//   3 Conv2d(16, 32, 5) 4 ReLU  5 MaxPool2d(2)   [N, 32, 4, 4]
+//   6 Flatten  7 Linear(512, 128)  8 ReLU  9 Linear(128, 11)
+// No padding anywhere, so a window's score depends on the window's pixels only (all 28x28 of them).
 std::shared_ptr<Sequential> build_classifier(Generator& gen);
 std::unique_ptr<Optimizer> build_optimizer(const Config& cfg, const Module& model);
 
