@@ -9,6 +9,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
+#include "layers/batchnorm.h"
 #include "layers/module.h"
 
 #ifdef EMBER_HAVE_MPI
@@ -218,6 +219,35 @@ void abort_all_ranks(int exit_code) {
   if (running_distributed()) MPI_Abort(MPI_COMM_WORLD, exit_code);
 #endif
   std::exit(exit_code);
+}
+
+namespace {
+
+// The all-reduce of one tensor's elements, in place, on a contiguous copy.
+Tensor allreduce_copy(const Tensor& t) {
+  Tensor out = t.detach().clone();
+#ifdef EMBER_HAVE_MPI
+  if (running_distributed())
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, out.raw_data(), static_cast<int>(out.numel()), mpi_type(out.dtype()),
+                            MPI_SUM, MPI_COMM_WORLD),
+              "MPI_Allreduce");
+#endif
+  return out;
+}
+
+}  // namespace
+
+Tensor allreduce_sum_op(const Tensor& t) {
+  check(t.defined(), "allreduce_sum_op: the tensor is undefined");
+  Tensor out = allreduce_copy(t);
+  // out_r = sum_s t_s on every rank r, so dL/dt_s = sum_r dL/dout_r: the gradients all-reduced.
+  record(out, "allreduce_sum", {t}, [](const Tensor& g) { return std::vector<Tensor>{allreduce_copy(g)}; });
+  return out;
+}
+
+void synchronise_batch_norm(Module& model) {
+  for (auto& [name, module] : model.named_modules())
+    if (auto* bn = dynamic_cast<BatchNorm*>(module)) bn->sum_over_processes = allreduce_sum_op;
 }
 
 double allreduce_sum(double value) {

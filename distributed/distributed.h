@@ -72,6 +72,17 @@ void allreduce_gradients(const std::vector<Tensor>& params, int64_t local_count,
 // others waiting in their next all-reduce; without MPI, exits. For main()'s last catch.
 [[noreturn]] void abort_all_ranks(int exit_code);
 
+// A differentiable all-reduce: every rank gets the sum of every rank's `t`. Its backward is the
+// same all-reduce of the gradients (each rank's output depends on every rank's input), so autograd
+// runs it on every rank in the same order. Synchronised batch norm is built on it.
+Tensor allreduce_sum_op(const Tensor& t);
+
+// Synchronised batch norm: every BatchNorm in the model normalises with the statistics of the
+// whole global batch (all ranks' images) in training mode, instead of its own rank's. Slower (three
+// small all-reduces per layer and step, forward and backward), worth it when each rank's batch is
+// small. Without it (the default) batch norm is per process, as said at the top.
+void synchronise_batch_norm(Module& model);
+
 // Sums of plain numbers over all ranks (losses, counts of correct answers).
 double allreduce_sum(double value);
 int64_t allreduce_sum(int64_t value);

@@ -3,6 +3,7 @@
 // holds the backward.
 #include "layers/batchnorm.h"
 
+#include "core/autograd.h"
 #include "core/ops.h"
 #include "layers/init.h"
 
@@ -29,8 +30,33 @@ Tensor BatchNorm::forward(const Tensor& x) {
     check(per_channel > 1, name(), ": training needs more than one value per channel to compute a variance, ",
           "got input ", shape_str(x.shape()), " (use a larger batch, or eval())");
     num_batches_tracked.data<int64_t>()[0] += 1;
+    if (sum_over_processes) return forward_synchronised(x);
   }
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
+}
+
+// The same normalisation as the batch_norm op, written from sums so that the sums can be added up
+// over processes first (M values per channel on all processes together):
+//   mean = S1 / M,  var = S2 / M - mean^2   with S1 = sum x, S2 = sum x^2 over the whole batch
+// autograd differentiates through the sums (and through sum_over_processes' own backward).
+Tensor BatchNorm::forward_synchronised(const Tensor& x) {
+  std::vector<int64_t> dims{0};  // every dimension but the channels
+  Shape channel_shape(x.dim(), 1);  // [1, C, 1, 1]: broadcasts over the batch and the pixels
+  channel_shape[1] = num_features;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  const double local_count = static_cast<double>(x.numel() / num_features);
+  const Tensor count = sum_over_processes(Tensor::scalar(local_count, x.dtype()));
+  const Tensor mean = sum_over_processes(sum(x, dims)) / count;          // [C]
+  const Tensor var = sum_over_processes(sum(x * x, dims)) / count - mean * mean;
+  {
+    NoGradGuard no_grad;  // running_var is unbiased: var M / (M - 1)
+    const double m = count.item();
+    running_mean.copy_(running_mean * (1.0 - momentum) + mean.detach() * momentum);
+    running_var.copy_(running_var * (1.0 - momentum) + var.detach() * (momentum * m / (m - 1.0)));
+  }
+  Tensor xhat = (x - mean.reshape(channel_shape)) / sqrt(var.reshape(channel_shape) + eps);
+  if (!affine) return xhat;
+  return xhat * weight.reshape(channel_shape) + bias.reshape(channel_shape);
 }
 
 std::string BatchNorm::extra_repr() const {

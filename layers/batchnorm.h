@@ -13,6 +13,8 @@
 // Eval mode uses running_mean/running_var instead, so one image gives the same answer alone as in
 // a batch. running_mean, running_var and num_batches_tracked are buffers: saved in state_dict(),
 // never trained.
+#include <functional>
+
 #include "layers/module.h"
 
 namespace ember {
@@ -31,10 +33,20 @@ class BatchNorm : public Module {
   Tensor running_var;          // [C], starts at 1
   Tensor num_batches_tracked;  // int64 [], training batches seen (for information, as PyTorch)
 
+  // Synchronised batch norm (distributed/distributed.h, synchronise_batch_norm): when set, training
+  // mode adds up the per-channel sums of x and x^2, and the count of values, over every process
+  // that trains together, so all normalise with the statistics of the whole global batch. It must
+  // be differentiable (its backward adds up the gradients the same way). Unset: this batch only.
+  std::function<Tensor(const Tensor&)> sum_over_processes;
+
  protected:
   BatchNorm(int64_t num_features, double eps, double momentum, bool affine);
   // Throws when x is not the shape this kind of batch norm accepts.
   virtual void check_input(const Tensor& x) const = 0;
+
+ private:
+  // Training mode with sum_over_processes: the statistics from sums, composed of engine ops.
+  Tensor forward_synchronised(const Tensor& x);
 };
 
 class BatchNorm1d : public BatchNorm {

@@ -206,6 +206,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
               << ")\n";
   }
   broadcast_parameters(*model);  // under mpirun: every process starts from process 0's weights
+  if (cfg.get_bool("sync_batchnorm")) synchronise_batch_norm(*model);
   std::cout << format_line("training: %lld epochs of %lld steps, batch %lld, %s lr %g (%s), %d threads%s\n",
                            static_cast<long long>(epochs), static_cast<long long>(loader.num_batches()),
                            static_cast<long long>(cfg.get_int("batch_size")), cfg.get_string("optimizer").c_str(),

@@ -17,6 +17,7 @@ void add_settings(Config& cfg) {
   cfg.add_string("fashion_dir", kFashionMnistDir, "folder with the Fashion-MNIST IDX files");
   cfg.add_float("val_fraction", 0.1, "the last part of the training files held out for validation");
   cfg.add_bool("batchnorm", false, "batch normalisation after every conv/hidden linear layer");
+  cfg.add_bool("sync_batchnorm", false, "under mpirun: batch norm uses the statistics of all processes' images");
   cfg.add_float("dropout", 0.25, "dropout probability before the last layer (0: none)");
 
   // how to train

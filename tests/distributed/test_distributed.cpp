@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/autograd.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "datasets/dataloader.h"
@@ -28,6 +29,12 @@ std::shared_ptr<Sequential> small_model(uint64_t seed) {
   Generator gen(seed);
   return std::make_shared<Sequential>(std::make_shared<Linear>(6, 16, true, &gen), std::make_shared<ReLU>(),
                                       std::make_shared<Linear>(16, 3, true, &gen));
+}
+
+// A tensor summed over the ranks, as doubles (no autograd).
+std::vector<double> allreduce_copy_for_test(const Tensor& t) {
+  NoGradGuard no_grad;
+  return allreduce_sum_op(t).to_vector<double>();
 }
 
 // The parameters as one vector of doubles.
@@ -138,6 +145,48 @@ TEST(Distributed, ParametersWithoutAGradientOnOneRankAreAveragedAsZero) {
   allreduce_gradients({p}, 1, 2);
   ASSERT_TRUE(p.grad().defined());
   EXPECT_EQ(p.grad().to_vector<float>(), (std::vector<float>{2.0f, 2.0f}));  // (1/2) * 4 + (1/2) * 0
+}
+
+TEST(Distributed, SynchronisedBatchNormEqualsOneProcessOnTheWholeBatch) {
+  NEED_TWO_RANKS();
+  const int64_t N = 8, C = 3;
+  Tensor x_all = randn64({N, C, 4, 5}, 11), g_all = randn64({N, C, 4, 5}, 12);  // g: a fixed dLoss/dy
+  auto run = [&](bool synchronised, const Tensor& x_in, const Tensor& g) {
+    BatchNorm2d bn(C);
+    bn.to(DType::Float64);
+    {
+      NoGradGuard set;
+      bn.weight.copy_(randn64({C}, 13));
+      bn.bias.copy_(randn64({C}, 14));
+    }
+    if (synchronised) synchronise_batch_norm(bn);
+    Tensor x = x_in.detach().requires_grad_();
+    Tensor y = bn(x);
+    (y * g).sum().backward();
+    std::vector<Tensor> out{y.detach(), x.grad(), bn.weight.grad(), bn.bias.grad(), bn.running_mean.clone(),
+                            bn.running_var.clone()};
+    return out;
+  };
+  // one process, the whole batch
+  std::vector<Tensor> alone = run(false, x_all, g_all);
+  // this rank's half, synchronised; weight and bias gradients are sums over the ranks' halves
+  const int64_t lo = N * rank() / world_size(), hi = N * (rank() + 1) / world_size();
+  std::vector<Tensor> mine = run(true, x_all.slice(0, lo, hi), g_all.slice(0, lo, hi));
+  expect_all_near(mine[0].to_vector<double>(), alone[0].slice(0, lo, hi).to_vector<double>(), 1e-12, "y");
+  expect_all_near(mine[1].to_vector<double>(), alone[1].slice(0, lo, hi).to_vector<double>(), 1e-12, "dx");
+  expect_all_near(allreduce_copy_for_test(mine[2]), alone[2].to_vector<double>(), 1e-12, "dweight");
+  expect_all_near(allreduce_copy_for_test(mine[3]), alone[3].to_vector<double>(), 1e-12, "dbias");
+  expect_all_near(mine[4].to_vector<double>(), alone[4].to_vector<double>(), 1e-12, "running_mean");
+  expect_all_near(mine[5].to_vector<double>(), alone[5].to_vector<double>(), 1e-12, "running_var");
+}
+
+TEST(Distributed, AllreduceSumOpPassesGradientsBack) {
+  NEED_TWO_RANKS();
+  Tensor x = Tensor::full({2}, 1.0 + rank(), DType::Float64).requires_grad_();
+  Tensor y = allreduce_sum_op(x);                       // 1 + 2 = 3 on both ranks
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{3.0, 3.0}));
+  (y * static_cast<double>(rank() + 1)).sum().backward();  // dL/dy_r = r + 1
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{3.0, 3.0}));  // 1 + 2 on every rank
 }
 
 int main(int argc, char** argv) {
