@@ -118,7 +118,7 @@ TEST(LessonYoloLite, TrainsEvaluatesAndDetectsOnTinyScenes) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_TRUE(contains(run.output, "data: mnist_scenes")) << run.output;
   EXPECT_TRUE(contains(run.output, "64 train, 8 validation, 8 test scenes")) << run.output;
-  EXPECT_TRUE(contains(run.output, "anchors (w x h, fractions of the side):")) << run.output;
+  EXPECT_TRUE(contains(run.output, "anchors (w x h, fractions of the side, k-means with the distance 1 - IoU):")) << run.output;
   EXPECT_TRUE(contains(run.output, "epoch 1/2  step 2/4")) << run.output;  // progress lines, with ETA
   EXPECT_TRUE(contains(run.output, "ETA")) << run.output;
   EXPECT_TRUE(contains(run.output, "validation mAP@0.5")) << run.output;

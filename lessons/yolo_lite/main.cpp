@@ -228,8 +228,9 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   } else {
     anchors = kmeans_anchors(sizes, cfg.get_int("anchors"), static_cast<uint64_t>(cfg.get_int("seed")));
   }
-  std::cout << "anchors (w x h, fractions of the side): " << anchors_text(anchors)
-            << format_line("\n  mean best IoU of a training box with an anchor: %.3f\n", mean_best_iou(sizes, anchors));
+  std::cout << "anchors (w x h, fractions of the side, k-means with the distance 1 - IoU):";
+  for (const Anchor& a : anchors) std::cout << format_line(" %.3fx%.3f", a.w, a.h);
+  std::cout << format_line("\n  mean best IoU of a training box with an anchor: %.3f\n", mean_best_iou(sizes, anchors));
 
   // ---- model and optimizer ----
   Generator gen(cfg.get_int("seed"));

@@ -27,7 +27,7 @@ void add_settings(Config& cfg) {
   // the model
   cfg.add_int("grid", 6, "S: the S x S grid of cells (canvas / grid must be a power of two)");
   cfg.add_int("anchors", 5, "B: anchor boxes per cell (priors from k-means on the training boxes)");
-  cfg.add_int("width", 16, "channels of the first convolution (doubled after every pooling, up to 8x)");
+  cfg.add_int("width", 8, "channels of the first convolution (doubled after every pooling, up to 8x)");
 
   // the loss
   cfg.add_float("lambda_coord", 5.0, "weight of the box coordinates term");
@@ -38,7 +38,7 @@ void add_settings(Config& cfg) {
   cfg.add_bool("rescore", true, "objectness target = IoU(predicted, true box) (else 1)");
 
   // the training
-  cfg.add_int("epochs", 20, "passes over the training scenes");
+  cfg.add_int("epochs", 12, "passes over the training scenes");
   cfg.add_int("batch_size", 32, "scenes per optimizer step");
   cfg.add_string("optimizer", "adamw", "adamw or sgd (momentum 0.9, Nesterov)");
   cfg.add_float("lr", 2e-3, "learning rate (the peak, with a schedule)");
