@@ -15,4 +15,5 @@
 #include "layers/module.h"       // Module, StateDict
 #include "layers/pool.h"         // MaxPool2d, AvgPool2d, GlobalAvgPool2d
 #include "layers/residual.h"     // BasicBlock
+#include "layers/resnet.h"       // ResNet-20/32/44/56/110, plain nets, ResNet-18: make_model(name, ...)
 #include "layers/sequential.h"   // Sequential
