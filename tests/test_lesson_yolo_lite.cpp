@@ -21,6 +21,8 @@
 #include "datasets/detection.h"
 #include "datasets/idx.h"
 #include "datasets/image_file.h"
+#include "datasets/mnist.h"
+#include "lessons/yolo_lite/lesson.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -68,8 +70,10 @@ struct LessonRun {
   std::string output;
 };
 
-LessonRun run_lesson(const std::string& args) {
-  const std::string command = kLesson + " " + args + " 2>&1";
+// Runs the lesson with `args`, in the folder `cwd` when one is given (where the default
+// --data_dir=data/mnist is looked for).
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") {
+  const std::string command = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + kLesson + " " + args + " 2>&1";
   LessonRun run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
@@ -194,6 +198,37 @@ TEST(LessonYoloLite, TrainsOnAYoloFolder) {
   EXPECT_TRUE(contains(run.output, "data: folder:" + folder)) << run.output;
   EXPECT_TRUE(contains(run.output, "27 train, 3 validation, 6 test scenes")) << run.output;
   EXPECT_TRUE(contains(read_text(out + "/metrics.json"), "\"ap_per_class\": {\"bar\":"));
+}
+
+TEST(LessonYoloLite, WithoutDigitsTheScenesAreMadeOfFashionMnistAndItSaysSo) {
+  if (!has_mnist(kFashionMnistDir)) GTEST_SKIP() << "no Fashion-MNIST in " << kFashionMnistDir;
+  // a folder without data/mnist: the default --data_dir is missing
+  const std::string cwd = scratch("no_digits"), out = cwd + "/run";
+  const std::string args = "--out_dir=" + out +
+                           " --scenes_train=16 --scenes_val=4 --scenes_test=4 --canvas=32 --grid=4 --width=4"
+                           " --anchors=2 --objects_max=2 --scale_min=0.5 --scale_max=0.8 --epochs=1 --threads=1";
+  LessonRun run = run_lesson(args, cwd);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.output.rfind("NOTICE: no MNIST digits in data/mnist/", 0), 0u) << run.output;  // the first line
+  EXPECT_TRUE(contains(run.output, "data: fashion_scenes")) << run.output;
+  EXPECT_TRUE(contains(read_text(out + "/metrics.json"), "\"dataset\": \"fashion_scenes\"")) << run.output;
+  // a --data_dir the user chose and got wrong is an error, not a quiet fallback
+  LessonRun wrong = run_lesson(args + " --data_dir=" + cwd + "/nowhere", cwd);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_TRUE(contains(wrong.output, "does not hold the MNIST files")) << wrong.output;
+}
+
+TEST(LessonYoloLite, TheDefaultConfigFileIsTheDefaults) {
+  // configs/default.conf writes the defaults out; it must not drift from settings.cpp
+  Config defaults, from_file;
+  yolo::add_settings(defaults);
+  yolo::add_settings(from_file);
+  from_file.load_file(std::string(EMBER_SOURCE_DIR) + "/lessons/yolo_lite/configs/default.conf");
+  EXPECT_EQ(from_file.dump(), defaults.dump());
+  Config quick;
+  yolo::add_settings(quick);
+  quick.load_file(std::string(EMBER_SOURCE_DIR) + "/lessons/yolo_lite/configs/quick.conf");
+  yolo::check_settings(quick);
 }
 
 TEST(LessonYoloLite, HelpAndBadSettings) {
