@@ -1,6 +1,6 @@
 // The sliding-window lesson: the fully convolutional net gives the sliding window's scores (on random
 // weights, and on the classifier a run of the real program trained), the pieces the detectors are
-// made of (windows, boxes, patches, mAP), and the program end to end on tiny generated data: its files,
+// made of (windows, boxes, patches), and the program end to end on tiny generated data: its files,
 // --eval of its checkpoint, the fall-back to Fashion-MNIST, and the errors for bad settings.
 // (The program is built before the tests: see tests/CMakeLists.txt.)
 //
@@ -234,23 +234,6 @@ TEST(SlidingWindowPieces, PatchesAreLabelledByOverlap) {
   EXPECT_GT(first[14 * 28 + 14], 0.5f);
 }
 
-TEST(SlidingWindowPieces, PerfectDetectionsScoreOne) {
-  DetectionSet scenes;
-  scenes.class_names = mnist_class_names();
-  scenes.images.push_back({Tensor::zeros({1, 64, 64}), {{.class_id = 2, .x1 = 5, .y1 = 5, .x2 = 25, .y2 = 30}}, "a"});
-  scenes.images.push_back({Tensor::zeros({1, 64, 64}), {{.class_id = 4, .x1 = 30, .y1 = 20, .x2 = 50, .y2 = 44}}, "b"});
-  std::vector<Detection> perfect{{0, 2, {5, 5, 25, 30}, 0.9}, {1, 4, {30, 20, 50, 44}, 0.8}};
-  DetectionScores scores = score_detections(scenes, perfect);
-  EXPECT_NEAR(scores.map50, 1.0, 1e-12);
-  EXPECT_NEAR(scores.map50_95, 1.0, 1e-12);
-  // A box shifted to IoU 0.6 counts at 0.5 but not at the strict thresholds; a wrong class never.
-  std::vector<Detection> loose{{0, 2, {5, 5, 25, 30}, 0.9}, {1, 4, {30, 24.0, 50, 48.0}, 0.8}, {1, 3, {30, 20, 50, 44}, 0.99}};
-  scores = score_detections(scenes, loose);
-  EXPECT_NEAR(scores.map50, 1.0, 1e-12);
-  EXPECT_LT(scores.map50_95, 0.9);
-  EXPECT_EQ(score_detections(scenes, {}).map50, 0.0);
-}
-
 TEST(SlidingWindowPieces, SettingsErrorsNameTheKey) {
   auto error_for = [](const std::vector<std::string>& args) {
     Config cfg;
@@ -296,7 +279,8 @@ void write_bars(const std::string& dir, int64_t train, int64_t test) {
       const int64_t k = i % 10, at = 4 + 4 * (k % 5) + gen.randint(-1, 2);
       uint8_t* image = pixels.data() + i * 28 * 28;
       for (int64_t along = 4; along < 24; ++along)
-        for (int64_t across = at; across < at + 3; ++across) image[k < 5 ? along * 28 + across : across * 28 + along] = 255;
+        for (int64_t across = at; across < at + 3; ++across)
+          image[k < 5 ? along * 28 + across : across * 28 + along] = 255;
       labels[i] = static_cast<uint8_t>(k);
     }
     write_idx(dir + "/" + prefix + "-images-idx3-ubyte", {n, 28, 28}, pixels);
@@ -357,9 +341,11 @@ TEST(SlidingWindowLesson, TrainsDetectsAndWritesItsFiles) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const std::string& text = run.output;
   EXPECT_TRUE(contains(text, "Total params: 80,331")) << text;
-  EXPECT_TRUE(std::regex_search(text, std::regex("epoch 1/1  step [0-9]+/[0-9]+  loss [0-9.]+  acc [0-9.]+  [0-9.]+ img/s  ETA")))
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex("epoch 1/1  step [0-9]+/[0-9]+  loss [0-9.]+  acc [0-9.]+  [0-9.]+ img/s  ETA")))
       << text;
-  EXPECT_TRUE(std::regex_search(text, std::regex("sliding window  step 3/3  boxes [0-9]+  [0-9.]+ scenes/s  ETA"))) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex("sliding window  step 3/3  boxes [0-9]+  [0-9.]+ scenes/s  ETA")))
+      << text;
   EXPECT_TRUE(contains(text, "fully convolutional speed-up: ")) << text;
   EXPECT_TRUE(contains(text, "(6): Conv2d(32, 128, kernel=4")) << text;
 
@@ -379,6 +365,9 @@ TEST(SlidingWindowLesson, TrainsDetectsAndWritesItsFiles) {
   expect_png(out + "/curves.png");
   expect_png(out + "/detections.png");
   expect_png(out + "/score_map.png");
+  // The COCO files: every test scene's boxes, and the fully convolutional net's detections.
+  EXPECT_TRUE(contains(read_text(out + "/instances.json"), "\"annotations\""));
+  EXPECT_TRUE(fs::exists(out + "/detections.json"));
   EXPECT_TRUE(contains(read_text(out + "/settings.conf"), "train_scenes = 12"));
 
   // The checkpoint: the parameter names the README promises, and the trained net's score map equals
@@ -429,8 +418,8 @@ TEST(SlidingWindowLesson, ErrorsAndHelp) {
   EXPECT_TRUE(contains(run.output, "/nonexistent/classifier.safetensors")) << run.output;
   run = run_lesson("--help");
   EXPECT_EQ(run.exit_code, 0);
-  for (const std::string key : {"epochs", "batch_size", "lr", "seed", "threads", "out_dir", "scenes", "scales", "stride",
-                                "score_threshold", "nms_iou", "data_dir", "eval"})
+  for (const std::string key : {"epochs", "batch_size", "lr", "seed", "threads", "out_dir", "scenes", "scales",
+                                "stride", "score_threshold", "nms_iou", "data_dir", "eval"})
     EXPECT_TRUE(std::regex_search(run.output, std::regex("\n  " + key + " +(int|float|string|bool) ")))
         << key << " missing in " << run.output;
 }

@@ -9,7 +9,8 @@
 //   fcn.cpp       the dense head turned into convolutions: linear_to_conv, make_fully_convolutional
 //   detect.cpp    the two detectors: slide the classifier over every window, or run the fully
 //                 convolutional net once per scale; then score threshold and NMS
-//   report.cpp    mAP (COCO's evaluator), the detections grid, the score-map heat map, the curves
+//   report.cpp    the score-map heat map and the learning curves (mAP, the detections grid and the
+//                 COCO results file come from lessons/common/detection.h)
 //
 // Shapes: a scene is [1, H, W] (grey, pixels in [0, 1]); a patch is [1, 28, 28]; K = 10 digit
 // classes, and class 10 (kBackground) is "no digit here"; the classifier's logits are [N, 11].
@@ -166,14 +167,6 @@ std::vector<Detection> detect(Module& model, int64_t net_stride, const Tensor& s
                               const DetectOptions& options, const BoxShapes& box_shapes);
 
 // ---- report.cpp --------------------------------------------------------------------------------------
-struct DetectionScores {
-  double map50 = 0.0, map50_95 = 0.0;
-};
-// COCO's evaluator (metrics/coco_eval.h) over the scenes: image ids are the scene indices.
-DetectionScores score_detections(const DetectionSet& scenes, const std::vector<Detection>& detections);
-// Up to `count` scenes with their true boxes (green) and predictions (red, "7 0.93"), as one PNG.
-void save_detections_grid(const std::string& path, const DetectionSet& scenes,
-                          const std::vector<Detection>& detections, int64_t count);
 // One scene and, for each scale, the fully convolutional net's score map: per pixel the highest
 // probability of any digit among the windows centred there, in a colour map.
 void save_score_map(const std::string& path, const Tensor& scene, const std::vector<ScoreGrid>& grids);

@@ -20,7 +20,9 @@
 #include "core/fs.h"
 #include "core/ops.h"
 #include "core/parallel.h"
+#include "datasets/coco.h"
 #include "lessons/common/csv.h"
+#include "lessons/common/detection.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
 #include "lessons/common/run_lock.h"
@@ -67,9 +69,9 @@ DetectOptions detect_options(const Config& cfg) {
 }
 
 struct DetectorRun {
-  std::vector<Detection> detections;
+  std::vector<std::vector<Detection>> found;  // found[i]: the boxes kept in scene i
   double seconds_per_image = 0.0;
-  DetectionScores scores;
+  DetectionScores scores;                     // COCO's evaluator (lessons/common/detection.h)
 };
 
 // One detector over every test scene, timed (the same scenes, windows and stride for both).
@@ -79,22 +81,23 @@ DetectorRun run_detector(const std::string& name, Module& model, int64_t net_str
   Progress progress(static_cast<int64_t>(scenes.images.size()), print_every, "scenes/s");
   progress.set_prefix(name);
   double seconds = 0.0;
+  int64_t boxes = 0;
   for (size_t i = 0; i < scenes.images.size(); ++i) {
     const Clock::time_point start = Clock::now();
-    std::vector<Detection> found =
-        detect(model, net_stride, scenes.images[i].image, static_cast<int64_t>(i), options, box_shapes);
+    const Tensor& scene = scenes.images[i].image;
+    run.found.push_back(detect(model, net_stride, scene, static_cast<int64_t>(i), options, box_shapes));
     seconds += seconds_since(start);
-    run.detections.insert(run.detections.end(), found.begin(), found.end());
-    progress.step(1, {{"boxes", static_cast<int64_t>(run.detections.size())}});
+    boxes += static_cast<int64_t>(run.found.back().size());
+    progress.step(1, {{"boxes", boxes}});
   }
   run.seconds_per_image = seconds / static_cast<double>(scenes.images.size());
-  run.scores = score_detections(scenes, run.detections);
+  run.scores = evaluate_detections(scenes, run.found);
   return run;
 }
 
 JsonObject detector_json(const DetectorRun& run) {
   JsonObject o;
-  o.set("map50", run.scores.map50).set("map50_95", run.scores.map50_95).set("seconds_per_image", run.seconds_per_image);
+  o.set("map50", run.scores.map50).set("map50_95", run.scores.map).set("seconds_per_image", run.seconds_per_image);
   return o;
 }
 
@@ -147,27 +150,34 @@ int detect_and_report(const Config& cfg, const LessonData& data, Sequential& cla
                                            print_every);
   // The same net with the window itself as the box (no per-class box shape): how much the shape helps.
   const DetectionScores window_boxes =
-      score_detections(scenes, run_detector("fcn, window boxes", *fcn, net_stride, scenes, options, {}, print_every)
-                                   .detections);
+      run_detector("fcn, window boxes", *fcn, net_stride, scenes, options, {}, print_every).scores;
 
   const double speedup = sliding.seconds_per_image / convolutional.seconds_per_image;
   std::cout << format_line("\n%-22s %8s %12s %14s\n", "detector", "mAP@0.5", "mAP@[.5:.95]", "s per scene")
             << format_line("%-22s %8.4f %12.4f %14.4f\n", "sliding window", sliding.scores.map50,
-                           sliding.scores.map50_95, sliding.seconds_per_image)
+                           sliding.scores.map, sliding.seconds_per_image)
             << format_line("%-22s %8.4f %12.4f %14.4f\n", "fully convolutional", convolutional.scores.map50,
-                           convolutional.scores.map50_95, convolutional.seconds_per_image)
-            << format_line("%-22s %8.4f %12.4f\n", "(fcn, window as box)", window_boxes.map50, window_boxes.map50_95)
+                           convolutional.scores.map, convolutional.seconds_per_image)
+            << format_line("%-22s %8.4f %12.4f\n", "(fcn, window as box)", window_boxes.map50, window_boxes.map)
             << format_line("fully convolutional speed-up: %.1fx (same scenes, windows and stride; %d threads)\n",
                            speedup, get_num_threads());
 
-  // 3. the files
-  save_detections_grid(out_dir + "/detections.png", scenes, convolutional.detections, cfg.get_int("show_scenes"));
+  std::cout << "\nper class (fully convolutional):\n"
+            << detection_scores_text(convolutional.scores, scenes.class_names);
+
+  // 3. the files: the boxes drawn, the boxes as COCO files (build/bin/coco_eval --gt=instances.json
+  // --dt=detections.json prints all twelve COCO numbers), the score map
+  if (cfg.get_int("show_scenes") > 0)
+    save_detection_grid(out_dir + "/detections.png", scenes, convolutional.found, 4, 2,
+                        static_cast<int>(cfg.get_int("show_scenes")));
+  write_coco_instances(out_dir + "/instances.json", coco_instances_from(scenes));
+  write_coco_results(out_dir + "/detections.json", convolutional.found);
   std::vector<ScoreGrid> grids;
   for (double scale : options.scales)
     grids.push_back(fcn_scores(*fcn, scenes.images[0].image, scale, options.stride, net_stride));
   save_score_map(out_dir + "/score_map.png", scenes.images[0].image, grids);
   JsonObject window_json;
-  window_json.set("map50", window_boxes.map50).set("map50_95", window_boxes.map50_95);
+  window_json.set("map50", window_boxes.map50).set("map50_95", window_boxes.map);
   metrics.set("dataset", data.dataset)
       .set("data_dir", data.folder)
       .set("test_scenes", static_cast<int64_t>(scenes.images.size()))
@@ -183,7 +193,7 @@ int detect_and_report(const Config& cfg, const LessonData& data, Sequential& cla
       .set_json("fcn_window_boxes", window_json.to_string());
   metrics.save(out_dir + "/metrics.json");
   std::cout << format_line("mAP@0.5 %.4f, mAP@[.5:.95] %.4f (sliding window); fully convolutional %.1fx faster\n",
-                           sliding.scores.map50, sliding.scores.map50_95, speedup);
+                           sliding.scores.map50, sliding.scores.map, speedup);
   return 0;
 }
 
@@ -278,8 +288,8 @@ int train(Config& cfg) {
       .set("train_seconds", seconds_since(start));
   detect_and_report(cfg, data, *model, box_shapes, out_dir, metrics);
   std::cout << "wrote " << out_dir
-            << "/: history.csv, curves.png, metrics.json, detections.png, score_map.png, settings.conf, "
-               "classifier.safetensors"
+            << "/: history.csv, curves.png, metrics.json, detections.png, score_map.png, instances.json, "
+               "detections.json, settings.conf, classifier.safetensors"
             << std::endl;
   return 0;
 }

@@ -32,7 +32,8 @@ void add_settings(Config& cfg) {
   cfg.add_int("stride", 4, "pixels between neighbouring windows (in the resized scene); a multiple of the "
                            "network's total stride, 4");
   cfg.add_float("score_threshold", 0.6, "a window is a detection when its best digit has at least this probability");
-  cfg.add_float("nms_iou", 0.3, "non-max suppression drops a box whose IoU with a better box of its class is above this");
+  cfg.add_float("nms_iou", 0.3,
+                "non-max suppression drops a box whose IoU with a better box of its class is above this");
 
   // the machine and the outputs
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
