@@ -24,6 +24,9 @@ include(CMakePackageConfigHelpers)
 
 set(EMBER_INSTALL_TARGETS ember_core ember_layers ember_optim ember_datasets ${EMBER_METRICS_LIBRARY}
     ember_distributed ember_lessons_common ember)
+if(EMBER_CUDA_FOUND)
+  list(APPEND EMBER_INSTALL_TARGETS ember_cuda)  # the CUDA backend, which ember_core links
+endif()
 set(EMBER_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ember)
 
 install(TARGETS ${EMBER_INSTALL_TARGETS} EXPORT emberTargets

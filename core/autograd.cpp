@@ -47,6 +47,8 @@ void accumulate_grad(TensorImpl* t, Tensor g, const Node& from, size_t input_ind
         shape_str(g.shape()), " for input ", input_index, " of shape ", shape_str(t->shape));
   check(g.dtype() == t->dtype, "autograd: backward of '", from.name, "' returned a ", dtype_name(g.dtype()),
         " gradient for ", dtype_name(t->dtype), " input ", input_index);
+  check(g.device() == t->storage->device(), "autograd: backward of '", from.name, "' returned a gradient on ",
+        device_name(g.device()), " for input ", input_index, " on ", device_name(t->storage->device()));
   if (t->grad) {
     Tensor acc(t->grad);
     add_(acc, g);
@@ -97,12 +99,14 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
   if (grad_output.defined()) {
     check(grad_output.shape() == root.shape(), "backward: gradient has shape ", shape_str(grad_output.shape()),
           " but the tensor has shape ", shape_str(root.shape()));
+    check(grad_output.device() == root.device(), "backward: gradient is on ", device_name(grad_output.device()),
+          " but the tensor is on ", device_name(root.device()));
     seed = grad_output.to(root.dtype());
   } else {
     check(root.numel() == 1, "backward: called on a tensor of shape ", shape_str(root.shape()),
           " without a gradient; only a one-element tensor (a loss) can start backward alone. "
           "Pass the gradient, or reduce first (e.g. loss.sum())");
-    seed = Tensor::ones(root.shape(), root.dtype());
+    seed = Tensor::ones(root.shape(), root.dtype(), root.device());
   }
 
   NoGradGuard no_grad;  // backward functions use ordinary ops; record nothing

@@ -11,6 +11,7 @@
 #include <new>
 #include <vector>
 
+#include "core/cuda_backend.h"
 #include "core/error.h"
 
 namespace ember {
@@ -123,27 +124,72 @@ std::string format_bytes(size_t nbytes) {
   return text;
 }
 
-OutOfMemory::OutOfMemory(size_t nbytes, const std::string& why)
-    : Error("storage: cannot allocate " + format_bytes(nbytes) + " (" + std::to_string(nbytes) +
-            " bytes) of cpu memory: " + why),
+OutOfMemory::OutOfMemory(size_t nbytes, const std::string& why, Device device)
+    : Error("storage: cannot allocate " + format_bytes(nbytes) + " (" + std::to_string(nbytes) + " bytes) of " +
+            device_name(device) + " memory: " + why),
       reason(why) {}
 
-// Every allocation of tensor memory goes through here: this is where a GPU backend would call
-// cudaMalloc instead.
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  check(device == Device::CPU, "storage: device '", device_name(device),
-        "' has no backend in this build (only cpu)");
-  auto refuse = [nbytes](const std::string& why) { throw OutOfMemory(nbytes, why); };
-  static const size_t available = memory_and_swap_bytes();  // asked once: it does not change
-  if (available > 0 && nbytes > available)
-    refuse("this machine has " + format_bytes(available) + " of memory and swap together");
-  if (nbytes > kLargestRequest) refuse("more than any machine has");
-  data_ = block_cache().get(rounded_size(nbytes));
-  if (data_ == nullptr) refuse("the system refused (the memory is used up)");
+namespace {
+
+// The CPU's memory: the block cache above, after checking that the request can be met at all.
+class CpuAllocator : public Allocator {
+ public:
+  void* allocate(size_t nbytes) override {
+    auto refuse = [nbytes](const std::string& why) { throw OutOfMemory(nbytes, why); };
+    static const size_t available = memory_and_swap_bytes();  // asked once: it does not change
+    if (available > 0 && nbytes > available)
+      refuse("this machine has " + format_bytes(available) + " of memory and swap together");
+    if (nbytes > kLargestRequest) refuse("more than any machine has");
+    void* p = block_cache().get(rounded_size(nbytes));
+    if (p == nullptr) refuse("the system refused (the memory is used up)");
+    return p;
+  }
+  void release(void* p, size_t nbytes) noexcept override { block_cache().put(p, rounded_size(nbytes)); }
+  void release_cached() override { block_cache().release_all(); }
+};
+
+// The GPU's memory, through the CUDA backend's caching allocator (cuda/allocator.cu).
+class CudaAllocator : public Allocator {
+ public:
+  void* allocate(size_t nbytes) override {
+    const CudaKernels& cuda = cuda_kernels();
+    void* p = cuda.allocate(nbytes);
+    if (p == nullptr) {
+      size_t free_bytes = 0, total_bytes = 0;
+      cuda.memory_info(&free_bytes, &total_bytes);
+      throw OutOfMemory(nbytes,
+                        "the GPU has " + format_bytes(free_bytes) + " free of " + format_bytes(total_bytes) +
+                            " (cuda_memory_stats() shows what tensors hold)",
+                        Device::CUDA);
+    }
+    return p;
+  }
+  void release(void* p, size_t nbytes) noexcept override {
+    // A CUDA storage exists only once the table was found, so cuda_kernels() cannot throw here.
+    cuda_kernels().release(p, nbytes);
+  }
+  void release_cached() override { cuda_kernels().release_cached(); }
+};
+
+}  // namespace
+
+Allocator& allocator_for(Device device) {
+  static CpuAllocator* cpu = new CpuAllocator();     // never destroyed: tensors may outlive static destructors
+  static CudaAllocator* gpu = new CudaAllocator();
+  return device == Device::CPU ? static_cast<Allocator&>(*cpu) : static_cast<Allocator&>(*gpu);
 }
 
-Storage::~Storage() { block_cache().put(data_, rounded_size(nbytes_)); }
+// Every allocation of tensor memory goes through here: the device's allocator gives the block.
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  allocator_ = &allocator_for(device);
+  data_ = allocator_->allocate(nbytes);
+}
 
-void release_cached_memory() { block_cache().release_all(); }
+Storage::~Storage() { allocator_->release(data_, nbytes_); }
+
+void release_cached_memory() {
+  allocator_for(Device::CPU).release_cached();
+  if (cuda_is_available()) allocator_for(Device::CUDA).release_cached();
+}
 
 }  // namespace ember

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -69,21 +70,22 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t.raw_data(), 0, t.nbytes());
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  if (device == Device::CUDA) t.fill_(0.0);
+  else std::memset(t.raw_data(), 0, t.nbytes());
   return t;
 }
 
-Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
-Tensor Tensor::full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
   t.fill_(value);
   return t;
 }
 
-Tensor Tensor::scalar(double value, DType dtype) { return full({}, value, dtype); }
+Tensor Tensor::scalar(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
 
 Tensor Tensor::arange(double start, double end, double step, DType dtype) {
   check(step != 0, "arange: step must be nonzero");
@@ -163,15 +165,35 @@ Device Tensor::device() const {
   return impl_->storage->device();
 }
 
-void* Tensor::raw_data() {
+void* Tensor::raw_device_data() {
   check(defined(), "raw_data: tensor is undefined");
   return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(impl_->dtype);
 }
 
-const void* Tensor::raw_data() const {
+const void* Tensor::raw_device_data() const {
   check(defined(), "raw_data: tensor is undefined");
   return static_cast<const char*>(impl_->storage->data()) + impl_->offset * dtype_size(impl_->dtype);
 }
+
+void* Tensor::raw_data() {
+  void* p = raw_device_data();
+  if (impl_->storage->device() != Device::CPU) fail_not_on_cpu("raw_data");
+  return p;
+}
+
+const void* Tensor::raw_data() const {
+  const void* p = raw_device_data();
+  if (impl_->storage->device() != Device::CPU) fail_not_on_cpu("raw_data");
+  return p;
+}
+
+void Tensor::fail_not_on_cpu(const char* what) const {
+  fail(what, ": this ", dtype_name(dtype()), " tensor of shape ", shape_str(shape()), " is on ",
+       device_name(device()), ", and CPU code cannot read GPU memory; copy it to the CPU first: t.cpu()");
+}
+
+// A CPU tensor with the same values: the tensor itself, or a copy of a GPU tensor's values.
+static Tensor on_cpu(const Tensor& t) { return t.device() == Device::CPU ? t : t.detach().to(Device::CPU); }
 
 static double element_as_double(const Tensor& t, int64_t flat) {
   double v = 0;
@@ -185,7 +207,7 @@ static double element_as_double(const Tensor& t, int64_t flat) {
 double Tensor::item() const {
   check(numel() == 1, "item: tensor of shape ", shape_str(shape()), " has ", numel(),
         " elements; item() needs exactly one");
-  return element_as_double(*this, 0);
+  return element_as_double(on_cpu(*this), 0);
 }
 
 double Tensor::at(std::initializer_list<int64_t> index) const {
@@ -198,15 +220,16 @@ double Tensor::at(std::initializer_list<int64_t> index) const {
     flat = flat * n + (i < 0 ? i + n : i);
     ++d;
   }
-  return element_as_double(*this, flat);
+  return element_as_double(on_cpu(*this), flat);
 }
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
   std::vector<T> out(numel());
+  const Tensor host = on_cpu(*this);
   dispatch_all(dtype(), [&](auto tag) {
     using S = decltype(tag);
-    const S* p = data<S>();
+    const S* p = host.data<S>();
     for (int64_t i = 0; i < numel(); ++i) out[i] = static_cast<T>(p[i]);
   });
   return out;
@@ -274,6 +297,22 @@ void Tensor::copy_(const Tensor& src) {
   check(defined() && src.defined(), "copy_: tensor is undefined");
   check(src.shape() == shape(), "copy_: source shape ", shape_str(src.shape()), " does not match ",
         shape_str(shape()));
+  if (src.device() == Device::CUDA || device() == Device::CUDA) {
+    // To, from or within the GPU: the backend copies (cudaMemcpy) or converts (a cast kernel).
+    const CudaKernels& cuda = cuda_kernels();
+    if (src.dtype() != dtype()) {
+      check(src.device() == Device::CUDA && device() == Device::CUDA, "copy_: a ", dtype_name(src.dtype()),
+            " tensor on ", device_name(src.device()), " into a ", dtype_name(dtype()), " tensor on ",
+            device_name(device()), ": convert the dtype on one device first (.to(dtype)), then copy");
+      if (numel() > 0) cuda.cast(dtype(), raw_device_data(), src.dtype(), src.raw_device_data(), numel());
+      return;
+    }
+    const CopyKind kind = src.device() == Device::CPU ? CopyKind::HostToDevice
+                          : device() == Device::CPU   ? CopyKind::DeviceToHost
+                                                      : CopyKind::DeviceToDevice;
+    if (nbytes() > 0) cuda.copy(raw_device_data(), src.raw_device_data(), nbytes(), kind);
+    return;
+  }
   if (src.dtype() == dtype()) {
     std::memmove(raw_data(), src.raw_data(), nbytes());
     return;
@@ -290,6 +329,10 @@ void Tensor::copy_(const Tensor& src) {
 }
 
 void Tensor::fill_(double value) {
+  if (device() == Device::CUDA) {
+    if (numel() > 0) cuda_kernels().fill(dtype(), raw_device_data(), numel(), value);
+    return;
+  }
   dispatch_all(dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = data<T>();
@@ -299,7 +342,7 @@ void Tensor::fill_(double value) {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype());
+  Tensor out = empty(shape(), dtype(), device());
   out.copy_(*this);
   record(out, "clone", {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
   return out;
@@ -307,12 +350,22 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
-  Tensor out = empty(shape(), target);
+  Tensor out = empty(shape(), target, device());
   out.copy_(*this);
   if (is_floating(target) && is_floating(dtype())) {
     DType source = dtype();
     record(out, "to", {*this}, [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; });
   }
+  return out;
+}
+
+Tensor Tensor::to(Device target) const {
+  check(defined(), "to: tensor is undefined");
+  if (target == device()) return *this;
+  Tensor out = empty(shape(), dtype(), target);
+  out.copy_(*this);
+  Device source = device();
+  record(out, "to", {*this}, [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; });
   return out;
 }
 
@@ -391,9 +444,10 @@ std::string Tensor::to_string(int64_t max_per_dim) const {
   if (!defined()) return "tensor(undefined)";
   std::ostringstream os;
   os << "tensor(";
-  print_rec(os, *this, 0, 0, max_per_dim);
+  print_rec(os, on_cpu(*this), 0, 0, max_per_dim);
   os << ", shape=" << shape_str(shape());
   if (dtype() != DType::Float32) os << ", dtype=" << dtype_name(dtype());
+  if (device() != Device::CPU) os << ", device=" << device_name(device());
   if (requires_grad()) os << (impl_->grad_fn ? ", grad_fn=" + impl_->grad_fn->name : ", requires_grad=true");
   os << ")";
   return os.str();

@@ -50,10 +50,10 @@ class Tensor {
 
   // ---- creation -----------------------------------------------------------------------------
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
-  static Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
-  static Tensor ones(const Shape& shape, DType dtype = DType::Float32);
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
-  static Tensor scalar(double value, DType dtype = DType::Float32);  // shape []
+  static Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+  static Tensor ones(const Shape& shape, DType dtype = DType::Float32, Device device = Device::CPU);
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::Float32, Device device = Device::CPU);
+  static Tensor scalar(double value, DType dtype = DType::Float32, Device device = Device::CPU);  // shape []
   // [start, start+step, ...) up to but excluding end
   static Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::Float32);
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
@@ -77,12 +77,20 @@ class Tensor {
   Device device() const;
   size_t nbytes() const { return numel() * dtype_size(dtype()); }
 
-  // Raw element pointers; the type must match the dtype (checked).
+  // Raw element pointers for CPU code; the type must match the dtype (checked), and the tensor
+  // must be on the CPU (checked: a GPU address cannot be read here; copy with .cpu() first).
   template <typename T> T* data();
   template <typename T> const T* data() const;
   void* raw_data();
   const void* raw_data() const;
+  // The same pointers wherever the memory is: for a CUDA tensor a GPU address, to hand to a kernel
+  // (core/cuda_backend.h), never to read on the CPU.
+  template <typename T> T* device_data();
+  template <typename T> const T* device_data() const;
+  void* raw_device_data();
+  const void* raw_device_data() const;
 
+  // These read values wherever the tensor is (a CUDA tensor's values are copied to the CPU first).
   double item() const;                              // the value of a one-element tensor
   double at(std::initializer_list<int64_t> index) const;  // one element, as double (for tests)
   template <typename T> std::vector<T> to_vector() const;  // all elements, converted to T
@@ -105,7 +113,13 @@ class Tensor {
   // ---- copies and conversions ----------------------------------------------------------------
   Tensor clone() const;                 // a deep copy (differentiable)
   Tensor to(DType dtype) const;         // converted copy (differentiable between float types)
-  void copy_(const Tensor& src);        // overwrite elements in place (same shape), no autograd
+  // A copy on another device (differentiable: the gradient comes back to this one's device); the
+  // tensor itself when it is already there. cuda() and cpu() are to(Device::CUDA) and to(Device::CPU).
+  Tensor to(Device device) const;
+  Tensor cuda() const { return to(Device::CUDA); }
+  Tensor cpu() const { return to(Device::CPU); }
+  // Overwrite elements in place (same shape), no autograd; between devices when the dtypes match.
+  void copy_(const Tensor& src);
   void fill_(double value);             // in place, no autograd
 
   // ---- shape (differentiable; see core/ops/shape.cpp) ----------------------------------------
@@ -130,6 +144,7 @@ class Tensor {
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
+  [[noreturn]] void fail_not_on_cpu(const char* what) const;  // the error of data() on a GPU tensor
   std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -161,7 +176,7 @@ void dispatch_all(DType dtype, F&& f) {
 
 // ---- template definitions --------------------------------------------------------------------
 template <typename T>
-T* Tensor::data() {
+T* Tensor::device_data() {
   check(defined(), "data: tensor is undefined");
   check(dtype() == dtype_of<T>(), "data: tensor is ", dtype_name(dtype()), ", asked for ",
         dtype_name(dtype_of<T>()));
@@ -169,11 +184,25 @@ T* Tensor::data() {
 }
 
 template <typename T>
-const T* Tensor::data() const {
+const T* Tensor::device_data() const {
   check(defined(), "data: tensor is undefined");
   check(dtype() == dtype_of<T>(), "data: tensor is ", dtype_name(dtype()), ", asked for ",
         dtype_name(dtype_of<T>()));
   return static_cast<const T*>(impl_->storage->data()) + impl_->offset;
+}
+
+template <typename T>
+T* Tensor::data() {
+  T* p = device_data<T>();
+  if (impl_->storage->device() != Device::CPU) [[unlikely]] fail_not_on_cpu("data");
+  return p;
+}
+
+template <typename T>
+const T* Tensor::data() const {
+  const T* p = device_data<T>();
+  if (impl_->storage->device() != Device::CPU) [[unlikely]] fail_not_on_cpu("data");
+  return p;
 }
 
 }  // namespace ember

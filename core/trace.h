@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <iosfwd>
 
+#include "core/cuda_backend.h"  // require_cuda_kernel
 #include "core/tensor.h"
 
 namespace ember {
@@ -56,8 +57,11 @@ class TraceGuard {
 //     OpScope op("relu", x);
 class OpScope {
  public:
+  // It is also where an op without a CUDA kernel refuses a CUDA input, by name (core/cuda_backend.h):
+  // one place for every op, before the op would read GPU memory as CPU memory.
   template <typename... Inputs>
   explicit OpScope(const char* name, const Inputs&... inputs) {
+    if ((on_cuda(inputs) || ...)) [[unlikely]] require_cuda_kernel(name);
     if (trace_level() != 0) [[unlikely]] {
       active_ = begin(name);
       if (active_) (add_input(inputs), ...);
@@ -78,6 +82,12 @@ class OpScope {
   static void note_output(const Tensor& out);
 
  private:
+  static bool on_cuda(const Tensor& t) { return t.defined() && t.impl()->storage->device() == Device::CUDA; }
+  static bool on_cuda(const std::vector<Tensor>& ts) {
+    for (const Tensor& t : ts)
+      if (on_cuda(t)) return true;
+    return false;
+  }
   static bool begin(const char* name);  // false: not traced (nested in another op, or in backward)
   static void add_input(const Tensor& t);
   static void add_input(const std::vector<Tensor>& ts);

@@ -19,6 +19,7 @@
 
 #include <cmath>
 
+#include "core/cuda_backend.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -80,8 +81,8 @@ void Adam::update(const ParamGroup& group, Tensor& param, const Tensor& grad, Pa
   // Both running means start at zero on the parameter's first step.
   auto exp_avg_it = state.buffers.find("exp_avg");
   if (exp_avg_it == state.buffers.end()) {
-    exp_avg_it = state.buffers.emplace("exp_avg", Tensor::zeros(param.shape(), param.dtype())).first;
-    state.buffers.emplace("exp_avg_sq", Tensor::zeros(param.shape(), param.dtype()));
+    exp_avg_it = state.buffers.emplace("exp_avg", Tensor::zeros(param.shape(), param.dtype(), param.device())).first;
+    state.buffers.emplace("exp_avg_sq", Tensor::zeros(param.shape(), param.dtype(), param.device()));
   }
   Tensor& exp_avg = exp_avg_it->second;
   Tensor& exp_avg_sq = state.buffers.at("exp_avg_sq");
@@ -96,6 +97,15 @@ void Adam::update(const ParamGroup& group, Tensor& param, const Tensor& grad, Pa
   const double l2 = decoupled_weight_decay_ ? 0.0 : weight_decay;
   const double shrink = decoupled_weight_decay_ ? 1.0 - lr * weight_decay : 1.0;
 
+  if (param.device() == Device::CUDA) {  // the same loop as a kernel: cuda/adam.cu
+    check(grad.device() == Device::CUDA && exp_avg.device() == Device::CUDA, name(),
+          ": the parameter is on cuda, its gradient or state on the cpu");
+    if (n > 0)
+      cuda_kernels().adam_step(param.dtype(), param.raw_device_data(), grad.raw_device_data(),
+                               exp_avg.raw_device_data(), exp_avg_sq.raw_device_data(), n, beta1, beta2, l2, shrink,
+                               step_size, bias_correction2_sqrt, eps);
+    return;
+  }
   dispatch_float(param.dtype(), name().c_str(), [&](auto tag) {
     using T = decltype(tag);
     T* p = param.data<T>();

@@ -17,10 +17,14 @@
 // Sigmoid and tanh compute their derivative from the saved output y, so backward needs no exp.
 // Relu keeps its output too: y > 0 exactly where x > 0, and the output is often kept alive by the
 // next layer anyway.
+//
+// On the GPU: relu, sigmoid, tanh and gelu (both forms), forward and backward, in cuda/activations.cu;
+// each op below picks it with one `is_cuda(x)` test (core/ops/cuda_dispatch.h).
 #include <cmath>
 #include <numbers>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/ops/fast_erfc.h"
 #include "core/ops/fast_exp.h"
 #include "core/ops/map.h"
@@ -52,9 +56,11 @@ Tensor backward_map(const Tensor& g, const Tensor& saved, const char* op, F f) {
 
 Tensor relu(const Tensor& x) {
   OpScope scope("relu", x);
-  Tensor y = map(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor y = is_cuda(x) ? cuda_unary(UnaryOp::Relu, x, "relu")
+                                        : map(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
   Tensor y_saved = y.detach();
   record(y, "relu", {x}, [y_saved](const Tensor& g) {
+    if (g.device() == Device::CUDA) return std::vector<Tensor>{cuda_unary_backward(UnaryOp::Relu, g, y_saved, "relu")};
     Tensor dx = backward_map(g, y_saved, "relu", [](auto gi, auto yi) { return yi > 0 ? gi : decltype(gi)(0); });
     return std::vector<Tensor>{dx};
   });
@@ -82,7 +88,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 Tensor sigmoid(const Tensor& x) {
   OpScope scope("sigmoid", x);
   // Stable for large |x|: e^-x would overflow for x << 0, so there use e^x / (1 + e^x).
-  Tensor y = map(x, "sigmoid", [](auto v) {
+  Tensor y = is_cuda(x) ? cuda_unary(UnaryOp::Sigmoid, x, "sigmoid") : map(x, "sigmoid", [](auto v) {
     using T = decltype(v);
     if (v >= 0) return T(1) / (T(1) + std::exp(-v));
     T e = std::exp(v);
@@ -90,6 +96,8 @@ Tensor sigmoid(const Tensor& x) {
   });
   Tensor y_saved = y.detach();
   record(y, "sigmoid", {x}, [y_saved](const Tensor& g) {
+    if (g.device() == Device::CUDA)
+      return std::vector<Tensor>{cuda_unary_backward(UnaryOp::Sigmoid, g, y_saved, "sigmoid")};
     Tensor dx = backward_map(g, y_saved, "sigmoid", [](auto gi, auto yi) { return gi * yi * (1 - yi); });
     return std::vector<Tensor>{dx};
   });
@@ -98,9 +106,11 @@ Tensor sigmoid(const Tensor& x) {
 
 Tensor tanh(const Tensor& x) {
   OpScope scope("tanh", x);
-  Tensor y = map(x, "tanh", [](auto v) { return std::tanh(v); });
+  Tensor y = is_cuda(x) ? cuda_unary(UnaryOp::Tanh, x, "tanh")
+                                        : map(x, "tanh", [](auto v) { return std::tanh(v); });
   Tensor y_saved = y.detach();
   record(y, "tanh", {x}, [y_saved](const Tensor& g) {
+    if (g.device() == Device::CUDA) return std::vector<Tensor>{cuda_unary_backward(UnaryOp::Tanh, g, y_saved, "tanh")};
     Tensor dx = backward_map(g, y_saved, "tanh", [](auto gi, auto yi) { return gi * (1 - yi * yi); });
     return std::vector<Tensor>{dx};
   });
@@ -118,7 +128,10 @@ constexpr double gelu_c = 0.044715;
 Tensor gelu(const Tensor& x, bool approximate) {
   OpScope scope("gelu", x);
   Tensor y;
-  if (approximate) {
+  const UnaryOp gpu_op = approximate ? UnaryOp::GeluTanh : UnaryOp::GeluErf;
+  if (is_cuda(x)) {
+    y = cuda_unary(gpu_op, x, "gelu");
+  } else if (approximate) {
     y = map(x, "gelu", [](auto v) {
       using T = decltype(v);
       T u = T(gelu_s) * (v + T(gelu_c) * v * v * v);
@@ -131,9 +144,11 @@ Tensor gelu(const Tensor& x, bool approximate) {
     });
   }
   Tensor x_saved = x.detach();
-  record(y, "gelu", {x}, [x_saved, approximate](const Tensor& g) {
+  record(y, "gelu", {x}, [x_saved, approximate, gpu_op](const Tensor& g) {
     Tensor dx;
-    if (approximate) {
+    if (g.device() == Device::CUDA) {
+      dx = cuda_unary_backward(gpu_op, g, x_saved, "gelu");
+    } else if (approximate) {
       dx = backward_map(g, x_saved, "gelu", [](auto gi, auto xi) {
         using T = decltype(gi);
         T t = std::tanh(T(gelu_s) * (xi + T(gelu_c) * xi * xi * xi));

@@ -11,8 +11,11 @@
 //   div: da = g / b,    db = -g * a / b^2
 // and each gradient is summed back to its input's shape (sum_to), since a broadcast input was
 // used many times.
+//
+// On the GPU: cuda/binary.cu, one thread per output element (the general case's loop below).
 #include <cstring>
 
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 
@@ -33,7 +36,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 namespace {
 
-enum class BinOp { Add, Sub, Mul, Div };
+using BinOp = BinaryOp;  // Add, Sub, Mul, Div (core/cuda_backend.h)
 
 template <typename T>
 inline T apply(BinOp op, T x, T y) {
@@ -110,6 +113,30 @@ void binary_kernel(BinOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   });
 }
 
+// out = a op b on the GPU: the same strides as the general case above, handed to one kernel.
+void cuda_binary(BinOp op, const char* name, const Tensor& a, const Tensor& b, Tensor& out) {
+  const Shape& os = out.shape();
+  check(os.size() <= static_cast<size_t>(kMaxCudaDims), name, ": CUDA tensors have at most ", kMaxCudaDims,
+        " dimensions here, got shape ", shape_str(os));
+  BroadcastIndex index;
+  index.rank = static_cast<int>(os.size());
+  std::vector<int64_t> sa = broadcast_strides(a.shape(), os.size(), os);
+  std::vector<int64_t> sb = broadcast_strides(b.shape(), os.size(), os);
+  for (size_t d = 0; d < os.size(); ++d) {
+    index.size[d] = os[d];
+    index.stride_a[d] = sa[d];
+    index.stride_b[d] = sb[d];
+  }
+  cuda_kernels().binary(op, a.dtype(), a.raw_device_data(), b.raw_device_data(), out.raw_device_data(),
+                        out.numel(), index);
+}
+
+void check_same_device(const char* name, const Tensor& a, const Tensor& b) {
+  check(a.device() == b.device(), name, ": the tensors are on different devices: ", shape_str(a.shape()), " ",
+        dtype_name(a.dtype()), " on ", device_name(a.device()), " and ", shape_str(b.shape()), " ",
+        dtype_name(b.dtype()), " on ", device_name(b.device()), "; move one with .cuda() or .cpu()");
+}
+
 const char* op_name(BinOp op) {
   switch (op) {
     case BinOp::Add: return "add";
@@ -126,9 +153,12 @@ Tensor binary(BinOp op, const Tensor& a, const Tensor& b) {
   check(a.dtype() == b.dtype(), name, ": dtypes differ (", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()),
         "); convert one with .to()");
   check(!(op == BinOp::Div && a.dtype() == DType::Int64), "div: int64 tensors are not supported; convert with .to()");
+  check_same_device(name, a, b);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = Tensor::empty(shape, a.dtype());
-  if (out.numel() > 0) dispatch_all(a.dtype(), [&](auto tag) { binary_kernel<decltype(tag)>(op, a, b, out); });
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
+  if (out.numel() == 0) return out;
+  if (a.device() == Device::CUDA) cuda_binary(op, name, a, b, out);
+  else dispatch_all(a.dtype(), [&](auto tag) { binary_kernel<decltype(tag)>(op, a, b, out); });
   return out;
 }
 
@@ -183,10 +213,10 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 // Scalars become one-element tensors of the same dtype, broadcast like any other operand.
-Tensor add(const Tensor& a, double b) { return add(a, Tensor::scalar(b, a.dtype())); }
-Tensor sub(const Tensor& a, double b) { return sub(a, Tensor::scalar(b, a.dtype())); }
-Tensor mul(const Tensor& a, double b) { return mul(a, Tensor::scalar(b, a.dtype())); }
-Tensor div(const Tensor& a, double b) { return div(a, Tensor::scalar(b, a.dtype())); }
+Tensor add(const Tensor& a, double b) { return add(a, Tensor::scalar(b, a.dtype(), a.device())); }
+Tensor sub(const Tensor& a, double b) { return sub(a, Tensor::scalar(b, a.dtype(), a.device())); }
+Tensor mul(const Tensor& a, double b) { return mul(a, Tensor::scalar(b, a.dtype(), a.device())); }
+Tensor div(const Tensor& a, double b) { return div(a, Tensor::scalar(b, a.dtype(), a.device())); }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
@@ -218,12 +248,20 @@ void add_(Tensor& a, const Tensor& b) {
   check(a.dtype() == b.dtype(), "add_: dtypes differ (", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), ")");
   Shape s = broadcast_shapes(a.shape(), b.shape(), "add_");
   check(s == a.shape(), "add_: cannot add shape ", shape_str(b.shape()), " into ", shape_str(a.shape()), " in place");
-  dispatch_all(a.dtype(), [&](auto tag) { binary_kernel<decltype(tag)>(BinOp::Add, a, b, a); });
+  check_same_device("add_", a, b);
+  if (a.numel() > 0 && a.device() == Device::CUDA) cuda_binary(BinOp::Add, "add_", a, b, a);
+  else dispatch_all(a.dtype(), [&](auto tag) { binary_kernel<decltype(tag)>(BinOp::Add, a, b, a); });
 }
 
 void axpy_(Tensor& a, double alpha, const Tensor& b) {
   check(a.shape() == b.shape() && a.dtype() == b.dtype(), "axpy_: shapes/dtypes differ: ", shape_str(a.shape()), " ",
         dtype_name(a.dtype()), " and ", shape_str(b.shape()), " ", dtype_name(b.dtype()));
+  check_same_device("axpy_", a, b);
+  if (a.device() == Device::CUDA) {
+    check(is_floating(a.dtype()), "axpy_: expected a float32 or float64 tensor, got ", dtype_name(a.dtype()));
+    if (a.numel() > 0) cuda_kernels().axpy(a.dtype(), a.raw_device_data(), alpha, b.raw_device_data(), a.numel());
+    return;
+  }
   dispatch_float(a.dtype(), "axpy_", [&](auto tag) {
     using T = decltype(tag);
     T* pa = a.data<T>();

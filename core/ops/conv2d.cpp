@@ -35,10 +35,14 @@
 //   every run for a given thread count.
 // - Nothing is computed for an input that does not require grad: no dx for the images fed to a
 //   first layer, no dW for a frozen layer.
+//
+// On the GPU: cuda/conv2d.cu, the same forward and backward (im2col of cuda/im2col.cu + cuBLAS
+// GEMMs), called from the op below with the same arguments as the two loops here.
 #include <algorithm>
 #include <vector>
 
 #include "core/blas.h"
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/ops/im2col.h"
 #include "core/parallel.h"
@@ -213,8 +217,17 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
         " kernel (dilation ", opt.dilation, ") does not fit the input padded by ", opt.padding, " (input ",
         shape_str(x.shape()), ", weight ", shape_str(weight.shape()), ")");
 
-  Tensor y = Tensor::empty({N, K, g.out_h, g.out_w}, x.dtype());
-  dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
+  check(x.device() == weight.device() && (!bias.defined() || bias.device() == x.device()),
+        "conv2d: input, weight and bias must be on one device: input on ", device_name(x.device()), ", weight on ",
+        device_name(weight.device()), bias.defined() ? ", bias on " : "", bias.defined() ? device_name(bias.device()) : "");
+
+  Tensor y = Tensor::empty({N, K, g.out_h, g.out_w}, x.dtype(), x.device());
+  if (x.device() == Device::CUDA) {
+    check(is_floating(x.dtype()), "conv2d: expected float32 or float64 tensors, got ", dtype_name(x.dtype()));
+    if (y.numel() > 0)
+      cuda_kernels().conv2d_forward(x.dtype(), x.raw_device_data(), weight.raw_device_data(),
+                                    bias.defined() ? bias.raw_device_data() : nullptr, g, N, K, y.raw_device_data());
+  } else dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     conv2d_forward<T>(x.data<T>(), weight.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g, N, K,
                       y.data<T>());
@@ -226,9 +239,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
   const bool need_db = bias.defined() && bias.requires_grad();
   Tensor x_saved = x.detach(), w_saved = weight.detach();
   record(y, "conv2d", {x, weight, bias}, [x_saved, w_saved, g, N, K, need_dx, need_dw, need_db](const Tensor& gy) {
-    Tensor dx = need_dx ? Tensor::empty(x_saved.shape(), gy.dtype()) : Tensor();
-    Tensor dw = need_dw ? Tensor::empty(w_saved.shape(), gy.dtype()) : Tensor();
-    Tensor db = need_db ? Tensor::empty({K}, gy.dtype()) : Tensor();
+    const Device device = gy.device();
+    Tensor dx = need_dx ? Tensor::empty(x_saved.shape(), gy.dtype(), device) : Tensor();
+    Tensor dw = need_dw ? Tensor::empty(w_saved.shape(), gy.dtype(), device) : Tensor();
+    Tensor db = need_db ? Tensor::empty({K}, gy.dtype(), device) : Tensor();
+    if (device == Device::CUDA) {
+      cuda_kernels().conv2d_backward(gy.dtype(), x_saved.raw_device_data(), w_saved.raw_device_data(),
+                                     gy.raw_device_data(), g, N, K, need_dx ? dx.raw_device_data() : nullptr,
+                                     need_dw ? dw.raw_device_data() : nullptr, need_db ? db.raw_device_data() : nullptr);
+      return std::vector<Tensor>{dx, dw, db};
+    }
     dispatch_float(gy.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
       conv2d_backward<T>(x_saved.data<T>(), w_saved.data<T>(), gy.data<T>(), g, N, K,

@@ -19,10 +19,14 @@
 //
 // Memory layout: class k of position p = (n, j), j in [0, inner) with inner = d1 * ... * dm,
 // sits at (n * K + k) * inner + j. For [N, K] inner = 1 and each position is one row of logits.
+//
+// On the GPU: cuda/cross_entropy.cu, one warp per position, forward and backward; the targets are
+// checked there too (the kernel reports the first bad one and the count, read back here).
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/ops/fast_exp.h"
 #include "core/ops/lines.h"
@@ -85,7 +89,16 @@ Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tenso
                               Reduction reduction, int64_t count, int64_t ignore_index) {
   const Lines classes = lines_of(logits.shape(), 1);  // logits as [N, K, inner] around the classes
   const int64_t K = classes.n, inner = classes.inner;
-  Tensor dx = Tensor::empty(logits.shape(), logits.dtype());
+  Tensor dx = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  if (logits.device() == Device::CUDA) {
+    // the same factor as `scale` below, with g read by the kernel where it is (on the GPU)
+    const double factor = reduction == Reduction::Mean ? (count > 0 ? 1.0 / count : 0.0) : 1.0;
+    if (dx.numel() > 0)
+      cuda_kernels().cross_entropy_backward(logits.dtype(), logits.raw_device_data(), target.device_data<int64_t>(),
+                                            lse.raw_device_data(), g.raw_device_data(), reduction == Reduction::None,
+                                            factor, dx.raw_device_data(), classes.outer, K, inner, ignore_index);
+    return dx;
+  }
   dispatch_float(g.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     const T* px = logits.data<T>();
@@ -114,6 +127,43 @@ Tensor cross_entropy_backward(const Tensor& g, const Tensor& logits, const Tenso
   return dx;
 }
 
+// The GPU path of cross_entropy below (the checks on shapes and dtypes are done): losses and lse
+// per position by one kernel, which also counts the targets and finds a bad one; then the reduction.
+Tensor cuda_cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+  check(target.device() == Device::CUDA, "cross_entropy: logits ", shape_str(logits.shape()), " are on cuda, target ",
+        shape_str(target.shape()), " on ", device_name(target.device()), "; move the target with .cuda()");
+  check(is_floating(logits.dtype()), "cross_entropy: expected a float32 or float64 tensor, got ",
+        dtype_name(logits.dtype()));
+  const Lines classes = lines_of(logits.shape(), 1);
+  const int64_t K = classes.n, inner = classes.inner;
+  Tensor losses = Tensor::empty(target.shape(), logits.dtype(), Device::CUDA);
+  Tensor lse = Tensor::empty(target.shape(), logits.dtype(), Device::CUDA);
+  const CudaKernels& cuda = cuda_kernels();
+  CrossEntropyCheck found;
+  if (target.numel() > 0)
+    found = cuda.cross_entropy(logits.dtype(), logits.raw_device_data(), target.device_data<int64_t>(),
+                               losses.raw_device_data(), lse.raw_device_data(), classes.outer, K, inner, ignore_index);
+  if (found.first_bad >= 0)
+    fail("cross_entropy: target", index_str(found.first_bad, target.shape()), " = ", found.first_bad_value,
+         " is out of range for ", K, " classes (expected 0 <= target < ", K, ", or ignore_index ", ignore_index,
+         "); logits ", shape_str(logits.shape()), ", target ", shape_str(target.shape()));
+  const int64_t count = found.counted;
+  Tensor out = losses;
+  if (reduction != Reduction::None) {
+    out = Tensor::empty({}, logits.dtype(), Device::CUDA);
+    cuda.sum_all(logits.dtype(), losses.raw_device_data(), out.raw_device_data(), losses.numel());
+    if (reduction == Reduction::Mean) {
+      NoGradGuard plain;  // a step of this op's forward, not an op of the graph
+      out = mul(out, count > 0 ? 1.0 / static_cast<double>(count) : 0.0);
+    }
+  }
+  Tensor x_saved = logits.detach(), t_saved = target.detach();
+  record(out, "cross_entropy", {logits}, [x_saved, t_saved, lse, reduction, count, ignore_index](const Tensor& g) {
+    return std::vector<Tensor>{cross_entropy_backward(g, x_saved, t_saved, lse, reduction, count, ignore_index)};
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction, int64_t ignore_index) {
@@ -131,6 +181,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   const int64_t K = classes.n, inner = classes.inner;
   const int64_t positions = target.numel();  // N * inner
   check(K > 0 || positions == 0, "cross_entropy: logits ", shape_str(logits.shape()), " have no classes");
+  if (logits.device() == Device::CUDA) return cuda_cross_entropy(logits, target, reduction, ignore_index);
   const int64_t count = count_targets(logits, target, K, ignore_index);
 
   const bool saving = needs_grad({logits});

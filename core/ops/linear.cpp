@@ -6,7 +6,11 @@
 //             dW = G^T X             [out, rows] @ [rows, in]
 //             db = sum of G's rows
 // (X and G are x and the gradient flattened to [rows, in] and [rows, out].)
+//
+// On the GPU: the same GEMMs through cuBLAS (cuda/matmul.cu); the bias is added by the broadcast add
+// of cuda/binary.cu after the GEMM, and db is a sum over the rows (cuda/reduce.cu).
 #include "core/blas.h"
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 
@@ -27,11 +31,28 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     check(bias.dim() == 1 && bias.shape()[0] == out_features && bias.dtype() == x.dtype(), "linear: bias must be [",
           out_features, "] ", dtype_name(x.dtype()), ", got ", shape_str(bias.shape()), " ", dtype_name(bias.dtype()));
 
+  check(x.device() == weight.device() && (!bias.defined() || bias.device() == x.device()),
+        "linear: input, weight and bias must be on one device: input on ", device_name(x.device()), ", weight on ",
+        device_name(weight.device()), bias.defined() ? ", bias on " : "",
+        bias.defined() ? device_name(bias.device()) : "");
+
   const int64_t rows = x.numel() / in;
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
-  Tensor y = Tensor::empty(out_shape, x.dtype());
-  dispatch_float(x.dtype(), "linear", [&](auto tag) {
+  const bool gpu = x.device() == Device::CUDA;
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  // Y [rows, out] = X [rows, in] @ W^T; on the GPU the bias is added after (one broadcast add)
+  if (gpu) {
+    check(is_floating(x.dtype()), "linear: expected float32 or float64 tensors, got ", dtype_name(x.dtype()));
+    if (rows > 0)
+      cuda_kernels().gemm(x.dtype(), false, true, rows, out_features, in, 1.0, x.raw_device_data(), in,
+                          weight.raw_device_data(), in, 0.0, y.raw_device_data(), out_features);
+    else y.fill_(0.0);
+    if (bias.defined()) {
+      NoGradGuard plain;  // a step of this op's forward, not an op of the graph
+      add_(y, bias);
+    }
+  } else dispatch_float(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);
     T* py = y.data<T>();
     if (bias.defined()) {
@@ -48,6 +69,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   bool has_bias = bias.defined();
   bool need_dx = x.requires_grad();  // the images fed to a first layer need no gradient: skip that GEMM
   record(y, "linear", {x, weight, bias}, [x_saved, w_saved, has_bias, need_dx, rows, in, out_features](const Tensor& g) {
+    if (g.device() == Device::CUDA) {
+      // the same three GEMMs on the GPU; db sums G's rows
+      const CudaKernels& cuda = cuda_kernels();
+      Tensor dx = need_dx ? Tensor::zeros(x_saved.shape(), g.dtype(), Device::CUDA) : Tensor();
+      Tensor dw = Tensor::zeros(w_saved.shape(), g.dtype(), Device::CUDA);
+      if (rows > 0) {
+        if (need_dx)
+          cuda.gemm(g.dtype(), false, false, rows, in, out_features, 1.0, g.raw_device_data(), out_features,
+                    w_saved.raw_device_data(), in, 0.0, dx.raw_device_data(), in);
+        cuda.gemm(g.dtype(), true, false, out_features, in, rows, 1.0, g.raw_device_data(), out_features,
+                  x_saved.raw_device_data(), in, 0.0, dw.raw_device_data(), in);
+      }
+      Tensor db = has_bias ? sum(g.reshape({rows, out_features}), {0}) : Tensor();
+      return std::vector<Tensor>{dx, dw, db};
+    }
     Tensor dx = need_dx ? Tensor::empty(x_saved.shape(), g.dtype()) : Tensor();
     Tensor dw = Tensor::empty(w_saved.shape(), g.dtype());
     Tensor db = has_bias ? Tensor::empty({out_features}, g.dtype()) : Tensor();

@@ -6,9 +6,13 @@
 // The transposes in the backward are passed to GEMM as flags: nothing is copied. Batch
 // dimensions (everything before the last two) broadcast like element-wise ops; a 2-D b is one
 // weight shared by every batch entry, which becomes a single large GEMM.
+//
+// On the GPU the same GEMMs go to cuBLAS (cuda/matmul.cu), one call per batch entry; TF32 is off
+// unless set_cuda_tf32(true) (core/cuda_backend.h), so float32 results match the CPU's.
 #include <algorithm>
 
 #include "core/blas.h"
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/parallel.h"
 
@@ -27,8 +31,18 @@ Mat mat_of(const Tensor& x, bool trans) {
 
 Shape batch_shape(const Tensor& x) { return Shape(x.shape().begin(), x.shape().end() - 2); }
 
+// One GEMM on the GPU, with element offsets into a, b and out (cuBLAS, cuda/matmul.cu).
+void cuda_gemm(const Tensor& a, int64_t offset_a, bool ta, int64_t lda, const Tensor& b, int64_t offset_b, bool tb,
+               int64_t ldb, Tensor& out, int64_t offset_out, int64_t M, int64_t N, int64_t K) {
+  const size_t elem = dtype_size(a.dtype());
+  cuda_kernels().gemm(a.dtype(), ta, tb, M, N, K, 1.0, static_cast<const char*>(a.raw_device_data()) + offset_a * elem,
+                      lda, static_cast<const char*>(b.raw_device_data()) + offset_b * elem, ldb, 0.0,
+                      static_cast<char*>(out.raw_device_data()) + offset_out * elem, N);
+}
+
 // op(a) @ op(b) for tensors of rank >= 2 with broadcast batch dimensions. No autograd.
 Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
+  const Device device = a.device();
   Mat ma = mat_of(a, ta), mb = mat_of(b, tb);
   const int64_t M = ma.rows, K = ma.cols, N = mb.cols;
   const int64_t lda = a.shape().back(), ldb = b.shape().back();
@@ -38,7 +52,7 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
     Shape out_shape = broadcast_shapes(batch_shape(a), batch_shape(b), "matmul");
     out_shape.push_back(M);
     out_shape.push_back(N);
-    return Tensor::zeros(out_shape, a.dtype());
+    return Tensor::zeros(out_shape, a.dtype(), device);
   }
 
   // One weight for all batch entries and a not transposed: fold the batch into M, one big GEMM.
@@ -46,8 +60,12 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
     Shape out_shape = batch_shape(a);
     out_shape.push_back(M);
     out_shape.push_back(N);
-    Tensor out = Tensor::empty(out_shape, a.dtype());
+    Tensor out = Tensor::empty(out_shape, a.dtype(), device);
     const int64_t rows = a.numel() / K;
+    if (device == Device::CUDA) {
+      cuda_gemm(a, 0, false, lda, b, 0, tb, ldb, out, 0, rows, N, K);
+      return out;
+    }
     dispatch_float(a.dtype(), "matmul", [&](auto tag) {
       using T = decltype(tag);
       gemm(false, tb, rows, N, K, T(1), a.data<T>(), lda, b.data<T>(), ldb, T(0), out.data<T>(), N);
@@ -59,7 +77,7 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
   Shape out_shape = batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
-  Tensor out = Tensor::empty(out_shape, a.dtype());
+  Tensor out = Tensor::empty(out_shape, a.dtype(), device);
   const int64_t batches = shape_numel(batch);
   if (batches == 0 || M == 0 || N == 0) return out;
 
@@ -84,6 +102,10 @@ Tensor gemm_batched(const Tensor& a, bool ta, const Tensor& b, bool tb) {
     return off;
   };
   std::vector<int64_t> oa = offsets(a), ob = offsets(b);
+  if (device == Device::CUDA) {
+    for (int64_t i = 0; i < batches; ++i) cuda_gemm(a, oa[i], ta, lda, b, ob[i], tb, ldb, out, i * M * N, M, N, K);
+    return out;
+  }
 
   dispatch_float(a.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
@@ -117,6 +139,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   check(a.dim() >= 2 && b.dim() >= 2, "matmul: both operands need at least 2 dimensions, got shapes ",
         shape_str(a.shape()), " and ", shape_str(b.shape()));
   check(a.dtype() == b.dtype(), "matmul: dtypes differ (", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), ")");
+  check(a.device() == b.device(), "matmul: the tensors are on different devices: ", shape_str(a.shape()), " on ",
+        device_name(a.device()), " and ", shape_str(b.shape()), " on ", device_name(b.device()),
+        "; move one with .cuda() or .cpu()");
+  check(a.device() == Device::CPU || is_floating(a.dtype()), "matmul: expected float32 or float64 tensors, got ",
+        dtype_name(a.dtype()));
   check(a.shape().back() == b.shape()[b.dim() - 2], "matmul: shapes ", shape_str(a.shape()), " and ",
         shape_str(b.shape()), " cannot be multiplied (", a.shape().back(), " != ", b.shape()[b.dim() - 2], ")");
   // The batch dimensions must broadcast; checked here so that the message shows the whole shapes.

@@ -5,10 +5,14 @@
 //   sum:  out[o, i] = sum_k x[o, k, i]            backward: dx[o, k, i] = g[o, i]
 //   max:  out[o, i] = max_k x[o, k, i]            backward: g goes to the first argmax only
 // Several dimensions are reduced one after the other. keepdim leaves a 1 where a dimension was.
+//
+// On the GPU: sum (and so mean and var, built from it) in cuda/reduce.cu, a block per line with
+// warp shuffles; max and argmax have no CUDA kernel yet.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/ops/lines.h"
 #include "core/parallel.h"
@@ -103,7 +107,28 @@ Tensor expand_back(const Tensor& g, const Shape& x_shape, const std::vector<int6
   Shape kept = x_shape;
   for (int64_t d : dims) kept[d] = 1;
   Tensor gk = g.reshape(kept);
-  return add(Tensor::zeros(x_shape, g.dtype()), gk);
+  return add(Tensor::zeros(x_shape, g.dtype(), g.device()), gk);
+}
+
+// The same reductions on the GPU: one dimension at a time, or every element at once.
+Tensor cuda_sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const CudaKernels& cuda = cuda_kernels();
+  if (static_cast<int64_t>(dims.size()) == x.dim() && !keepdim) {
+    Tensor out = Tensor::empty({}, x.dtype(), Device::CUDA);
+    cuda.sum_all(x.dtype(), x.raw_device_data(), out.raw_device_data(), x.numel());
+    return out;
+  }
+  Tensor cur = x.detach();
+  for (int64_t d : dims) {
+    const Lines lines = lines_of(cur.shape(), d);
+    Shape out_shape = cur.shape();
+    out_shape[d] = 1;
+    Tensor next = Tensor::empty(out_shape, x.dtype(), Device::CUDA);
+    if (next.numel() > 0)
+      cuda.sum_dim(x.dtype(), cur.raw_device_data(), next.raw_device_data(), lines.outer, lines.n, lines.inner);
+    cur = next;
+  }
+  return cur.reshape(reduced_shape(x.shape(), dims, keepdim)).detach();
 }
 
 }  // namespace
@@ -114,7 +139,8 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check(is_floating(x.dtype()), "sum: expected a float tensor, got ", dtype_name(x.dtype()));
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
   Tensor out;
-  dispatch_float(x.dtype(), "sum", [&](auto tag) {
+  if (x.device() == Device::CUDA) out = cuda_sum(x, dims, keepdim);
+  else dispatch_float(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
     if (static_cast<int64_t>(dims.size()) == x.dim() && !keepdim) {
       out = sum_all_kernel<T>(x);

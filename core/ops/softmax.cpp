@@ -16,9 +16,12 @@
 // Backward, per line, from the saved output y and g = dL/dy:
 //   softmax:      dx_k = y_k (g_k - sum_j g_j y_j)
 //   log_softmax:  dx_k = g_k - exp(y_k) sum_j g_j          (exp(y_k) is softmax_k)
+//
+// On the GPU: cuda/softmax.cu, the same line functions with one warp per line.
 #include <algorithm>
 #include <cmath>
 
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/ops/fast_exp.h"
 #include "core/ops/lines.h"
@@ -89,8 +92,12 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   check(x.defined(), op, ": tensor is undefined");
   const int64_t d = normalize_dim(dim, x.dim(), op);
   const Lines l = lines_of(x.shape(), d);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), op, [&](auto tag) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (x.device() == Device::CUDA) {
+    check(is_floating(x.dtype()), op, ": expected a float32 or float64 tensor, got ", dtype_name(x.dtype()));
+    if (x.numel() > 0)
+      cuda_kernels().softmax(x.dtype(), x.raw_device_data(), y.raw_device_data(), l.outer, l.n, l.inner, log);
+  } else dispatch_float(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     if (x.numel() == 0) return;
     const T* px = x.data<T>();
@@ -105,7 +112,13 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
 
   Tensor y_saved = y.detach();
   record(y, op, {x}, [y_saved, l, log, op](const Tensor& g) {
-    Tensor dx = Tensor::empty(g.shape(), g.dtype());
+    Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    if (g.device() == Device::CUDA) {
+      if (g.numel() > 0)
+        cuda_kernels().softmax_backward(g.dtype(), y_saved.raw_device_data(), g.raw_device_data(), dx.raw_device_data(),
+                                        l.outer, l.n, l.inner, log);
+      return std::vector<Tensor>{dx};
+    }
     dispatch_float(g.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       if (g.numel() == 0) return;

@@ -7,23 +7,27 @@
 //   y = x^p         dy/dx = p x^(p-1)
 //   y = |x|         dy/dx = sign(x) (0 at 0)
 //   y = clamp(x)    dy/dx = 1 inside [min, max], 0 outside
+//
+// On the GPU: neg, exp and log in cuda/unary.cu (their backward is built from binary ops, as here).
 #include <cmath>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/ops/map.h"
 
 namespace ember {
 
 Tensor neg(const Tensor& x) {
   OpScope scope("neg", x);
-  Tensor y = map(x, "neg", [](auto v) { return -v; });
+  Tensor y = is_cuda(x) ? cuda_unary(UnaryOp::Neg, x, "neg") : map(x, "neg", [](auto v) { return -v; });
   record(y, "neg", {x}, [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; });
   return y;
 }
 
 Tensor exp(const Tensor& x) {
   OpScope scope("exp", x);
-  Tensor y = map(x, "exp", [](auto v) { return std::exp(v); });
+  Tensor y = is_cuda(x) ? cuda_unary(UnaryOp::Exp, x, "exp")
+                                        : map(x, "exp", [](auto v) { return std::exp(v); });
   Tensor y_saved = y.detach();
   record(y, "exp", {x}, [y_saved](const Tensor& g) { return std::vector<Tensor>{g * y_saved}; });
   return y;
@@ -31,7 +35,8 @@ Tensor exp(const Tensor& x) {
 
 Tensor log(const Tensor& x) {
   OpScope scope("log", x);
-  Tensor y = map(x, "log", [](auto v) { return std::log(v); });
+  Tensor y = is_cuda(x) ? cuda_unary(UnaryOp::Log, x, "log")
+                                        : map(x, "log", [](auto v) { return std::log(v); });
   Tensor x_saved = x.detach();
   record(y, "log", {x}, [x_saved](const Tensor& g) { return std::vector<Tensor>{g / x_saved}; });
   return y;
