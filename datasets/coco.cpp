@@ -23,8 +23,10 @@ struct Place {
 json parse(const std::string& text, const std::string& source) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+  } catch (const json::exception& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 5: ...", or for a
+    // number too large for a double (1e999) "[json.exception.out_of_range.406] number overflow ..."
+    // (found by fuzz/fuzz_coco_json: that one is no parse_error)
     fail("coco: ", source, ": not valid JSON: ", e.what());
   }
 }

@@ -238,6 +238,9 @@ std::vector<LabelledBox> parse_yolo_labels(const std::string& text, int64_t widt
     b.x2 = float(std::clamp(right, 0.0, 1.0) * width);
     b.y1 = float(std::clamp(top, 0.0, 1.0) * height);
     b.y2 = float(std::clamp(bottom, 0.0, 1.0) * height);
+    // (a box just past the edge, within the tolerance, is clipped to nothing)
+    check(b.x2 > b.x1 && b.y2 > b.y1, at, "box [", left, ", ", top, ", ", right, ", ", bottom,
+          "] has no area inside the image");
     boxes.push_back(b);
   }
   return boxes;

@@ -102,6 +102,8 @@ TEST(DetectionDataYolo, BadLabelLinesNameFileAndLine) {
   EXPECT_ERROR(parse("0 0.5 0.5 0.2 -0.1\n"), "box width and height must be > 0");
   EXPECT_ERROR(parse("0 0.95 0.5 0.2 0.2\n"), "lbl.txt:1: box [0.85, 0.4, 1.05, 0.6]");
   EXPECT_ERROR(parse("0 0.5 0.05 0.2 0.2\n"), "leaves the image");
+  // past the right edge by less than the tolerance, but wholly: clipped, nothing would be left
+  EXPECT_ERROR(parse("0 1.0004 0.5 0.0004 0.2\n"), "lbl.txt:1: box [1.0002, 0.4, 1.0006, 0.6] has no area inside the image");
   // a box past the edge by less than the tolerance (rounded writers) is clipped to the image
   const std::vector<LabelledBox> b = parse("2 0.9000002 0.5 0.2000008 1.0000004\n");
   ASSERT_EQ(b.size(), 1u);
