@@ -175,7 +175,9 @@ void allreduce_gradients(const std::vector<Tensor>& params, int64_t local_count,
     if (!p.grad().defined()) p.set_grad(Tensor::zeros(p.shape(), p.dtype()));
     by_dtype[p.dtype()].push_back(p.grad());
   }
-  for (auto& [dtype, grads] : by_dtype) {
+  for (auto& entry : by_dtype) {
+    const DType dtype = entry.first;  // (named variables, not a structured binding: clang 14 cannot
+    std::vector<Tensor>& grads = entry.second;  //  capture those in the lambda below)
     dispatch_float(dtype, "allreduce_gradients", [&](auto tag) {
       using T = decltype(tag);
       std::vector<T> bucket;
