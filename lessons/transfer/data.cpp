@@ -14,7 +14,7 @@ namespace ember::transfer {
 
 namespace {
 
-ImageSet first_rows(const Tensor& images, const Tensor& labels, int64_t limit) {
+LabelledImages first_rows(const Tensor& images, const Tensor& labels, int64_t limit) {
   if (limit <= 0 || limit >= images.size(0)) return {images, labels};
   return {images.slice(0, 0, limit), labels.slice(0, 0, limit)};
 }
@@ -46,9 +46,9 @@ SourceData load_source(const Config& cfg) {
     source.title = "CIFAR-10 in grey at 28x28";
     Cifar10Data train = load_cifar10(source.folder, Split::Train);
     Cifar10Data test = load_cifar10(source.folder, Split::Test);
-    ImageSet kept = first_rows(train.images, train.labels, limit);
+    LabelledImages kept = first_rows(train.images, train.labels, limit);
     source.train = {grey_28(kept.images), kept.labels};
-    ImageSet test_kept = first_rows(test.images, test.labels, 2000);
+    LabelledImages test_kept = first_rows(test.images, test.labels, 2000);
     source.test = {grey_28(test_kept.images), test_kept.labels};
   } else {
     source.folder = cfg.get_string("fashion_dir");
@@ -78,7 +78,7 @@ TargetData load_target(const Config& cfg) {
   return target;
 }
 
-ImageSet take_shots(const ImageSet& pool, int64_t shots, int64_t num_classes, uint64_t seed) {
+LabelledImages take_shots(const LabelledImages& pool, int64_t shots, int64_t num_classes, uint64_t seed) {
   const int64_t n = pool.images.size(0);
   if (shots == 0) return pool;
   std::vector<int64_t> order(n);

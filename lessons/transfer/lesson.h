@@ -34,7 +34,7 @@ std::vector<int64_t> parse_shots(const std::string& text);
 std::vector<std::string> parse_regimes(const std::string& text);
 
 // ---- data.cpp ----------------------------------------------------------------------------------------
-struct ImageSet {
+struct LabelledImages {
   Tensor images;  // float32 [N, 1, 28, 28] in [0, 1]
   Tensor labels;  // int64 [N]
 };
@@ -43,7 +43,7 @@ struct SourceData {
   std::string name;  // "fashion" or "cifar10"
   std::string title;  // "Fashion-MNIST", "CIFAR-10 in grey at 28x28"
   std::string folder;
-  ImageSet train, test;
+  LabelledImages train, test;
 };
 // --source=auto takes CIFAR-10 from --cifar_dir when it is there, else Fashion-MNIST. The first
 // pretrain_images training images are kept (0: all).
@@ -54,16 +54,16 @@ Tensor grey_28(const Tensor& rgb);
 
 struct TargetData {
   std::string folder;
-  ImageSet pool;  // the training digits that shots are drawn from
-  ImageSet val;   // the last val_images training digits: the learning curves
-  ImageSet test;  // the test digits: each run's score
+  LabelledImages pool;  // the training digits that shots are drawn from
+  LabelledImages val;   // the last val_images training digits: the learning curves
+  LabelledImages test;  // the test digits: each run's score
 };
 TargetData load_target(const Config& cfg);
 
 // `shots` images of every class (0: all of them), the same for every regime and nested (the 10 of
 // each class are among the 30): the pool shuffled once with `seed`, then the first `shots` of
 // each class in that order. A class with fewer images than shots is an error naming --shots.
-ImageSet take_shots(const ImageSet& pool, int64_t shots, int64_t num_classes, uint64_t seed);
+LabelledImages take_shots(const LabelledImages& pool, int64_t shots, int64_t num_classes, uint64_t seed);
 
 // ---- model.cpp ---------------------------------------------------------------------------------------
 // backbone: features of an image, [N, 1, 28, 28] -> [N, 4 * width]
@@ -113,7 +113,7 @@ struct TrainOptions {
 // Trains for options.steps optimizer steps over (images, labels), reshuffled every pass, with
 // `transform` on each example; the learning rate of every group follows a cosine from its own
 // starting value down to 0. Returns the validation curve.
-std::vector<CurvePoint> train_steps(TransferNet& net, Optimizer& optimizer, const ImageSet& train, const ImageSet& val,
+std::vector<CurvePoint> train_steps(TransferNet& net, Optimizer& optimizer, const LabelledImages& train, const LabelledImages& val,
                                     const Transform& transform, const TrainOptions& options);
 
 // Accuracy of the model in eval mode over images [N, 1, 28, 28] (already normalised).

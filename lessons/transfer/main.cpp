@@ -116,6 +116,7 @@ Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
       std::printf("step 1: reusing the backbone in %s (pretrained on %s, %.4f on its test images; "
                   "--retrain_backbone trains it again)\n",
                   path.c_str(), result.title.c_str(), result.source_accuracy);
+      std::cout << std::flush;
       return result;
     }
     std::printf("step 1: %s has width %s, not --width=%lld: pretraining a new backbone\n", path.c_str(),
@@ -127,6 +128,7 @@ Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
   std::printf("step 1: pretraining the backbone on %s from %s/: %lld training images, %lld epochs\n",
               source.title.c_str(), source.folder.c_str(), static_cast<long long>(source.train.images.size(0)),
               static_cast<long long>(cfg.get_int("pretrain_epochs")));
+  std::cout << std::flush;  // shown now, also through a pipe (| tee log.txt)
   Generator gen(cfg.get_int("seed"));
   TransferNet net(cfg.get_int("width"), 10, gen);
   std::unique_ptr<Optimizer> optimizer = regime_optimizer(net, "scratch", cfg.get_float("pretrain_lr"), 1.0,
@@ -138,7 +140,7 @@ Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
                        .print_every = cfg.get_int("print_every"),
                        .seed = static_cast<uint64_t>(cfg.get_int("seed")),
                        .label = "pretrain on " + source.name};
-  const ImageSet test{normalize(source.test.images, {result.mean}, {result.std}), source.test.labels};
+  const LabelledImages test{normalize(source.test.images, {result.mean}, {result.std}), source.test.labels};
   Transform augment = Compose{{RandomShift{2}, Normalize{{result.mean}, {result.std}}}};
   std::vector<CurvePoint> curve = train_steps(net, *optimizer, source.train, test, augment, options);
   result.state = backbone_state(net);
@@ -157,6 +159,7 @@ Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
   std::printf("step 1: the backbone scores %.4f on %lld %s test images after %.1f s; saved to %s (reused next time)\n",
               result.source_accuracy, static_cast<long long>(source.test.images.size(0)), source.title.c_str(),
               result.seconds, path.c_str());
+  std::cout << std::flush;
   return result;
 }
 
@@ -184,8 +187,8 @@ int run(Config& cfg) {
   if (!needs_backbone) std::tie(backbone.mean, backbone.std) = pixel_statistics(target.pool.images);
 
   // ---- step 2: the digits, three ways, for each number of shots ----
-  const ImageSet val{normalize(target.val.images, {backbone.mean}, {backbone.std}), target.val.labels};
-  const ImageSet test{normalize(target.test.images, {backbone.mean}, {backbone.std}), target.test.labels};
+  const LabelledImages val{normalize(target.val.images, {backbone.mean}, {backbone.std}), target.val.labels};
+  const LabelledImages test{normalize(target.test.images, {backbone.mean}, {backbone.std}), target.test.labels};
   std::vector<Transform> steps;
   if (cfg.get_int("max_shift") > 0) steps.push_back(RandomShift{cfg.get_int("max_shift")});
   steps.push_back(Normalize{{backbone.mean}, {backbone.std}});
@@ -202,7 +205,7 @@ int run(Config& cfg) {
   CsvWriter history(out_dir + "/history.csv",
                     {"shots", "regime", "step", "train_loss", "val_accuracy"});
   for (int64_t s : shots) {
-    const ImageSet labelled = take_shots(target.pool, s, 10, static_cast<uint64_t>(cfg.get_int("seed")));
+    const LabelledImages labelled = take_shots(target.pool, s, 10, static_cast<uint64_t>(cfg.get_int("seed")));
     for (const std::string& regime : regimes) {
       const Clock::time_point run_start = Clock::now();
       Generator gen(cfg.get_int("seed"));

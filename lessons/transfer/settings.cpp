@@ -33,9 +33,9 @@ void add_settings(Config& cfg) {
   cfg.add_int("test_images", 0, "score on only the first this many test digits (0: all)");
 
   // how each target run trains
-  cfg.add_int("steps", 300, "optimizer steps of every target run (the same budget for every regime)");
+  cfg.add_int("steps", 200, "optimizer steps of every target run (the same budget for every regime)");
   cfg.add_int("batch_size", 64, "images per step (fewer when there are fewer labelled images)");
-  cfg.add_float("lr", 2e-3, "AdamW learning rate of the head (and of everything, from scratch)");
+  cfg.add_float("lr", 3e-3, "AdamW learning rate of the head (and of everything, from scratch)");
   cfg.add_float("backbone_lr_scale", 0.1, "finetune: the backbone's learning rate is lr times this");
   cfg.add_float("weight_decay", 0.01, "weight decay of conv/linear weights");
   cfg.add_int("max_shift", 2, "augment: shift each training digit by up to this many pixels (0: none; no flips: a "

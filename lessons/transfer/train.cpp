@@ -17,7 +17,7 @@
 
 namespace ember::transfer {
 
-std::vector<CurvePoint> train_steps(TransferNet& net, Optimizer& optimizer, const ImageSet& train, const ImageSet& val,
+std::vector<CurvePoint> train_steps(TransferNet& net, Optimizer& optimizer, const LabelledImages& train, const LabelledImages& val,
                                     const Transform& transform, const TrainOptions& options) {
   const int64_t n = train.images.size(0);
   check(n > 0, "transfer: ", options.label, ": no training images");
