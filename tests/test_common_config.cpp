@@ -11,7 +11,7 @@ using ember::error_of;
 
 #include "core/error.h"
 #include "lessons/common/config.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 #ifndef EMBER_TEST_TMP
 #define EMBER_TEST_TMP "/tmp/ember_test_tmp"

@@ -18,7 +18,7 @@ using ember::error_of;
 
 #include "core/error.h"
 #include "lessons/common/csv.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
 

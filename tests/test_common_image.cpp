@@ -10,7 +10,7 @@ using ember::error_of;
 #include <vector>
 
 #include "core/error.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/image_io.h"
 
 #ifndef EMBER_TEST_TMP

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "lessons/common/canvas.h"
 #include "lessons/common/font5x7.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 #include "lessons/common/image_io.h"
 #include "lessons/common/plot.h"
 #include "lessons/common/ticks.h"

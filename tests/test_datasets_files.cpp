@@ -12,7 +12,7 @@
 #include "datasets/cifar10.h"
 #include "datasets/idx.h"
 #include "datasets/mnist.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 using namespace ember;
 

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "datasets/text.h"
-#include "lessons/common/fs.h"
+#include "core/fs.h"
 
 using namespace ember;
 
