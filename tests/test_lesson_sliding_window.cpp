@@ -158,6 +158,8 @@ TEST(SlidingWindowPieces, ResizeAndCropSampleTheRightPixels) {
   EXPECT_NEAR(h[0], (s[0] + s[1] + s[50] + s[51]) / 4.0, 1e-6);
   const Tensor grey = resize_image(Tensor::full({1, 30, 30}, 0.4), 17, 45);
   EXPECT_LE(largest_difference(grey, Tensor::full({1, 17, 45}, 0.4)), 1e-6);
+  EXPECT_TRUE(throws_with([] { crop_patch(Tensor::zeros({28, 28}), 0, 0, 28); },
+                          "crop_patch: expects a grey float32 image [1, H, W], got shape [28, 28]"));
 }
 
 TEST(SlidingWindowPieces, ObjectWindowAndBoxShapes) {
@@ -390,7 +392,7 @@ TEST(SlidingWindowLesson, TrainsDetectsAndWritesItsFiles) {
   const std::string again = scratch("eval");
   const LessonRun eval = run_lesson("--eval=" + checkpoint + " --out_dir=" + again + " --threads=1");
   ASSERT_EQ(eval.exit_code, 0) << eval.output;
-  const std::string eval_metrics = read_text(again + "/metrics.json");
+  const std::string eval_metrics = read_text(again + "/eval/metrics.json");
   std::smatch eval_sliding;
   ASSERT_TRUE(std::regex_search(eval_metrics, eval_sliding, std::regex("\"sliding\": \\{[^}]*\"map50\": ([0-9.e-]+)")));
   EXPECT_EQ(eval_sliding[1], sliding[1]);

@@ -48,7 +48,7 @@ float sample_bilinear(const float* pixels, int64_t height, int64_t width, double
 
 void check_grey_image(const Tensor& image, const char* who) {
   check(image.dim() == 3 && image.size(0) == 1 && image.dtype() == DType::Float32, who,
-        ": expects a grey float32 image [1, H, W], got ", image.to_string(0));
+        ": expects a grey float32 image [1, H, W], got shape ", shape_text(image.shape()));
 }
 
 }  // namespace

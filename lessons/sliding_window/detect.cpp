@@ -27,7 +27,7 @@ namespace {
 // The scene resized by `scale`, and the grid of windows on it (rows and columns of windows that fit).
 Tensor resized_scene(const Tensor& scene, double scale, int64_t stride, ScoreGrid& grid) {
   check(scene.dim() == 3 && scene.size(0) == 1, "sliding_window: a scene must be a grey image [1, H, W], got ",
-        scene.to_string(0));
+        shape_text(scene.shape()));
   check(stride >= 1 && scale > 0, "sliding_window: stride ", stride, " and scale ", scale, " must be positive");
   const int64_t height = scene.size(1), width = scene.size(2);
   const int64_t out_height = std::max<int64_t>(1, std::llround(height * scale));

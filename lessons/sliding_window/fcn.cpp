@@ -28,16 +28,11 @@
 
 namespace ember::sliding_window {
 
-namespace {
-
-// [1, 32, 5, 5]
 std::string shape_text(const Shape& shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
   return text + "]";
 }
-
-}  // namespace
 
 std::shared_ptr<Conv2d> linear_to_conv(const Linear& fc, int64_t channels, int64_t kernel_size) {
   check(channels >= 1 && kernel_size >= 1 && fc.in_features == channels * kernel_size * kernel_size,

@@ -132,6 +132,9 @@ std::shared_ptr<Conv2d> linear_to_conv(const Linear& fc, int64_t channels, int64
 // the activations between stay. Over a patch it gives [1, 11, 1, 1]: the classifier's logits.
 std::shared_ptr<Sequential> make_fully_convolutional(Sequential& classifier, int64_t patch = kPatch);
 
+// A shape as error messages show it: [1, 32, 4, 4].
+std::string shape_text(const Shape& shape);
+
 // How far apart neighbouring outputs of the fully convolutional net are, in input pixels: the
 // product of the strides of its layers (convolutions and poolings). 4 for the classifier above.
 int64_t total_stride(Sequential& net);

@@ -294,7 +294,8 @@ int train(Config& cfg) {
   return 0;
 }
 
-// --eval=CHECKPOINT: a saved classifier on the test scenes, without training.
+// --eval=CHECKPOINT: a saved classifier on the test scenes, without training; the files go to
+// <out_dir>/eval/.
 int evaluate_checkpoint(const std::string& path, const std::vector<std::string>& args) {
   const Metadata metadata = load_safetensors(path).metadata;
   check(metadata.count("lesson") && metadata.at("lesson") == "sliding_window", "sliding_window: ", path,
@@ -306,7 +307,8 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   cfg.apply_args(args);
   check_settings(cfg);
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
-  const std::string out_dir = cfg.get_string("out_dir");
+  // Into a folder of its own, so that the training run's files stay as they were.
+  const std::string out_dir = cfg.get_string("out_dir") + "/eval";
   make_dirs(out_dir);
   RunLock lock(out_dir, "sliding_window");
 
