@@ -10,7 +10,8 @@
 //                 part of a digit, or a whole digit at a size the window is not for (a digit of 20
 //                 pixels in a 56-pixel window belongs to the 28-pixel window of another scale)
 //
-// Windows in between (IoU 0.3 to 0.5) are not used: they are neither clearly right nor clearly wrong.
+// Windows in between (IoU from 0.3 up to the digit patches' 0.6 or more) are never cut: they are
+// neither clearly right nor clearly wrong.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
