@@ -444,7 +444,8 @@ std::string Tensor::to_string(int64_t max_per_dim) const {
   if (!defined()) return "tensor(undefined)";
   std::ostringstream os;
   os << "tensor(";
-  print_rec(os, on_cpu(*this), 0, 0, max_per_dim);
+  // A summarised dimension shows at least its first and its last element: "[1, ..., 9]".
+  print_rec(os, on_cpu(*this), 0, 0, std::max<int64_t>(max_per_dim, 2));
   os << ", shape=" << shape_str(shape());
   if (dtype() != DType::Float32) os << ", dtype=" << dtype_name(dtype());
   if (device() != Device::CPU) os << ", device=" << device_name(device());

@@ -89,6 +89,9 @@ TEST(Tensor, Printing) {
   EXPECT_EQ(a.to_string(), "tensor([[0.1000, 0.2000, 0.3000], [0.4000, 0.5000, 0.6000]], shape=[2, 3])");
   Tensor big = Tensor::arange(0, 100, 1, DType::Int64);
   EXPECT_EQ(big.to_string(), "tensor([0, 1, 2, ..., 97, 98, 99], shape=[100], dtype=int64)");
+  // fewer than two per dimension still shows the first and the last (and reads nothing past the end)
+  EXPECT_EQ(big.to_string(1), "tensor([0, ..., 99], shape=[100], dtype=int64)");
+  EXPECT_EQ(big.to_string(0), "tensor([0, ..., 99], shape=[100], dtype=int64)");
 }
 
 TEST(Autograd, SimpleChain) {
