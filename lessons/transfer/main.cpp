@@ -194,11 +194,11 @@ int run(Config& cfg) {
   steps.push_back(Normalize{{backbone.mean}, {backbone.std}});
   const Transform transform = Compose{steps};
   std::printf("step 2: the digits of %s/: shots drawn from %lld training images, %lld for validation curves, %lld "
-              "test images; %lld steps per run, batch %lld, AdamW lr %g (finetune: backbone x %g)\n",
+              "test images; %lld steps per run, batch %lld, AdamW lr %g (finetune: backbone x %g; frozen: head x %g)\n",
               target.folder.c_str(), static_cast<long long>(target.pool.images.size(0)),
               static_cast<long long>(val.images.size(0)), static_cast<long long>(test.images.size(0)),
               static_cast<long long>(cfg.get_int("steps")), static_cast<long long>(cfg.get_int("batch_size")),
-              cfg.get_float("lr"), cfg.get_float("backbone_lr_scale"));
+              cfg.get_float("lr"), cfg.get_float("backbone_lr_scale"), cfg.get_float("probe_lr_scale"));
   std::cout << std::flush;
 
   std::vector<RunResult> results;
@@ -211,7 +211,8 @@ int run(Config& cfg) {
       Generator gen(cfg.get_int("seed"));
       TransferNet net(cfg.get_int("width"), 10, gen);
       prepare_regime(net, regime, backbone.state);
-      std::unique_ptr<Optimizer> optimizer = regime_optimizer(net, regime, cfg.get_float("lr"),
+      const double lr = cfg.get_float("lr") * (regime == "frozen" ? cfg.get_float("probe_lr_scale") : 1.0);
+      std::unique_ptr<Optimizer> optimizer = regime_optimizer(net, regime, lr,
                                                              cfg.get_float("backbone_lr_scale"),
                                                              cfg.get_float("weight_decay"));
       TrainOptions options{.steps = cfg.get_int("steps"),
@@ -277,6 +278,7 @@ int run(Config& cfg) {
       .set("batch_size", cfg.get_int("batch_size"))
       .set("lr", cfg.get_float("lr"))
       .set("backbone_lr_scale", cfg.get_float("backbone_lr_scale"))
+      .set("probe_lr_scale", cfg.get_float("probe_lr_scale"))
       .set("threads", get_num_threads())
       .set("total_seconds", total_seconds)
       .set("results", rows);

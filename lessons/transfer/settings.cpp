@@ -1,7 +1,7 @@
 // Every setting of the transfer lesson. The defaults are the run `./run.sh transfer` makes: a
 // small backbone pretrained on 20,000 Fashion-MNIST photos, then 12 short runs on the digits
-// (shots 10, 30, 100, all x three regimes), sized to finish in under 10 minutes on two idle cores
-// (the measured figures are in lessons/transfer/README.md).
+// (shots 10, 30, 100, all x three regimes), sized from CPU time to finish in about 10 minutes on two
+// idle cores (an estimate: what was measured, on a shared machine, is in lessons/transfer/README.md).
 #include <algorithm>
 #include <limits>
 
@@ -37,6 +37,8 @@ void add_settings(Config& cfg) {
   cfg.add_int("batch_size", 64, "images per step (fewer when there are fewer labelled images)");
   cfg.add_float("lr", 3e-3, "AdamW learning rate of the head (and of everything, from scratch)");
   cfg.add_float("backbone_lr_scale", 0.1, "finetune: the backbone's learning rate is lr times this");
+  cfg.add_float("probe_lr_scale", 10.0, "frozen: the new head's learning rate is lr times this (a linear layer on "
+                "fixed features takes larger steps than a whole network)");
   cfg.add_float("weight_decay", 0.01, "weight decay of conv/linear weights");
   cfg.add_int("max_shift", 2, "augment: shift each training digit by up to this many pixels (0: none; no flips: a "
               "mirrored 2 is no 2)");
@@ -117,6 +119,7 @@ void check_settings(const Config& cfg) {
   check_positive(cfg, "pretrain_lr", 10.0);
   check_positive(cfg, "lr", 10.0);
   check_positive(cfg, "backbone_lr_scale", 100.0);
+  check_positive(cfg, "probe_lr_scale", 1000.0);
   const double wd = cfg.get_float("weight_decay");
   check(wd >= 0.0 && wd <= 100.0, "transfer: --weight_decay must be from 0 to 100, got ", wd);
 }
