@@ -2,6 +2,8 @@
 // gives the same bits as a run that never stopped.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -29,17 +31,7 @@ std::string scratch(const std::string& name) {
   return dir.string();
 }
 
-template <typename F>
-std::string error_text(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
@@ -173,7 +165,7 @@ TEST(Checkpoint, MismatchesChangeNothing) {
   for (Tensor* t : {&w, &b, &scale}) t->requires_grad_();
   AdamW other_opt({w, b, scale});
   NamedTensors other = {{"linear.weight", w}, {"linear.bias", b}, {"scale", scale}};
-  std::string msg = error_text([&] { load_checkpoint(path, other, other_opt); });
+  std::string msg = error_of([&] { load_checkpoint(path, other, other_opt); });
   EXPECT_TRUE(contains(msg, "load_checkpoint '" + path + "': state dict does not match the model (2 problems)")) << msg;
   EXPECT_TRUE(contains(msg, "shape mismatch: \"linear.weight\": model has [4, 1], loaded [3, 1]")) << msg;
   EXPECT_TRUE(contains(msg, "missing: \"scale\"")) << msg;
@@ -183,7 +175,7 @@ TEST(Checkpoint, MismatchesChangeNothing) {
   Regression same = init_regression(8);
   const std::vector<float> before = same.w.to_vector<float>();
   SGD sgd({same.w, same.b});
-  msg = error_text([&] { load_checkpoint(path, same.state(), sgd); });
+  msg = error_of([&] { load_checkpoint(path, same.state(), sgd); });
   EXPECT_TRUE(contains(msg, "sgd: load_state_dict: the state was saved by 'adamw', this optimizer is 'sgd'")) << msg;
   EXPECT_EQ(same.w.to_vector<float>(), before);
 
@@ -194,7 +186,7 @@ TEST(Checkpoint, MismatchesChangeNothing) {
 
   // a plain safetensors file is not a checkpoint
   save_safetensors(dir + "/plain.safetensors", m.state());
-  msg = error_text([&] { load_checkpoint(dir + "/plain.safetensors", same.state(), sgd); });
+  msg = error_of([&] { load_checkpoint(dir + "/plain.safetensors", same.state(), sgd); });
   EXPECT_TRUE(contains(msg, "the metadata has no \"format\" (is this a checkpoint written by save_checkpoint?)"))
       << msg;
 }
@@ -216,10 +208,10 @@ TEST(Checkpoint, DamagedValuesAreRefusedByName) {
     Regression fresh = init_regression(4);
     auto fresh_opt = make_optimizer(fresh, 0.05);
     const std::vector<float> before = fresh.w.to_vector<float>();
-    std::string msg = error_text([&] { load_checkpoint(edited, fresh.state(), *fresh_opt); });
+    std::string msg = error_of([&] { load_checkpoint(edited, fresh.state(), *fresh_opt); });
     EXPECT_EQ(fresh.w.to_vector<float>(), before) << "changed although refused: " << msg;
     EXPECT_TRUE(contains(msg, "load_checkpoint: '" + edited + "'")) << msg;
-    const std::string model_msg = error_text([&] { load_model_from_checkpoint(edited, fresh.state()); });
+    const std::string model_msg = error_of([&] { load_model_from_checkpoint(edited, fresh.state()); });
     return std::make_pair(msg, model_msg);
   };
   auto with_tensor = [&](const std::string& name, float value) {
@@ -264,7 +256,7 @@ TEST(Checkpoint, DamagedValuesAreRefusedByName) {
 
   // and the generator itself refuses the zero state
   Generator gen(1);
-  msg = error_text([&] { gen.set_state({0, 0, 0, 0, 0, 0}); });
+  msg = error_of([&] { gen.set_state({0, 0, 0, 0, 0, 0}); });
   EXPECT_TRUE(contains(msg, "Generator::set_state: the four state words are all zero")) << msg;
 }
 
@@ -273,9 +265,9 @@ TEST(Checkpoint, ReservedNames) {
   Regression m = init_regression(3);
   AdamW opt({m.w, m.b});
   std::string msg =
-      error_text([&] { save_checkpoint(dir + "/c.safetensors", m.state(), opt, 0, {}, {{"step", "9"}}); });
+      error_of([&] { save_checkpoint(dir + "/c.safetensors", m.state(), opt, 0, {}, {{"step", "9"}}); });
   EXPECT_TRUE(contains(msg, "save_checkpoint: extra metadata key \"step\" is reserved")) << msg;
-  msg = error_text([&] {
+  msg = error_of([&] {
     save_checkpoint(dir + "/c.safetensors", {{"optimizer.w", m.w}}, opt, 0, {});
   });
   EXPECT_TRUE(contains(msg, "save_checkpoint: model tensor \"optimizer.w\" starts with \"optimizer.\"")) << msg;

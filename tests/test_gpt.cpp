@@ -42,7 +42,6 @@ GPTConfig tiny_config(bool bias = true, double dropout = 0.0) {
   return c;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -54,7 +54,6 @@ std::vector<std::string> names_of(const std::vector<std::pair<std::string, Tenso
   return out;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The small CNN of the MNIST lesson: 1x28x28 -> 10 classes.
 std::shared_ptr<Sequential> small_cnn(Generator* gen) {

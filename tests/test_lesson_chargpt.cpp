@@ -5,6 +5,8 @@
 // vocabulary than the checkpoint's, a learning rate that makes the loss NaN) say what is wrong.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -27,7 +29,6 @@ using namespace ember;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // A fresh folder for one test (ctest runs tests in parallel: each has its own).
 std::string fresh_dir(const std::string& name) {

@@ -8,6 +8,8 @@
 // horizontal bar at row 4 + 4 (k - 5), each jittered by a pixel and sprinkled with noise. Easy for
 // a CNN, so two epochs of 108 images already get most right.
 #include <gtest/gtest.h>
+
+#include "tests/test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,7 +116,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The number after "key": in metrics.json; NaN when the key is missing.
 double json_number(const std::string& json, const std::string& key) {

@@ -4,6 +4,8 @@
 // step, for a toy loss whose gradient is known: L(p) = sum_i c_i p_i^2 / 2, so dL/dp_i = c_i p_i.
 #include <gtest/gtest.h>
 
+#include "tests/test_util.h"
+
 #include <cmath>
 #include <limits>
 #include <string>
@@ -53,18 +55,7 @@ void expect_near_all(const std::vector<double>& actual, const std::vector<double
   for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tol) << "element " << i;
 }
 
-// The error's text, or "" when no Error was thrown.
-template <typename F>
-std::string error_text(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // ---- references, written out with plain doubles ----------------------------------------------------
 
@@ -161,18 +152,18 @@ TEST(OptimSGD, Float32FollowsFloat64) {
 
 TEST(OptimSGD, ChecksItsSettings) {
   Tensor p = toy_param();
-  std::string msg = error_text([&] { SGD opt({p}, {.lr = 0.1, .nesterov = true}); });
+  std::string msg = error_of([&] { SGD opt({p}, {.lr = 0.1, .nesterov = true}); });
   EXPECT_TRUE(contains(msg, "sgd: param group 0: nesterov momentum needs momentum > 0")) << msg;
-  msg = error_text([&] { SGD opt({p}, {.lr = -1.0}); });
+  msg = error_of([&] { SGD opt({p}, {.lr = -1.0}); });
   EXPECT_TRUE(contains(msg, "sgd: param group 0: lr must be >= 0, got -1")) << msg;
-  msg = error_text([&] { SGD opt(std::vector<ParamGroup>{{.params = {p}, .options = {{"momentun", 0.9}}}}); });
+  msg = error_of([&] { SGD opt(std::vector<ParamGroup>{{.params = {p}, .options = {{"momentun", 0.9}}}}); });
   EXPECT_TRUE(contains(msg, "sgd: param group 0 has an unknown option \"momentun\"")) << msg;
   EXPECT_TRUE(contains(msg, "dampening, momentum, nesterov")) << msg;
   // settings edited after construction are checked by step()
   SGD opt({p}, {.lr = 0.1});
   opt.param_groups()[0].options["momentum"] = -0.5;
   set_toy_grad(p);
-  msg = error_text([&] { opt.step(); });
+  msg = error_of([&] { opt.step(); });
   EXPECT_TRUE(contains(msg, "sgd: param group 0: momentum must be >= 0, got -0.5")) << msg;
 }
 
@@ -231,9 +222,9 @@ TEST(OptimAdam, Float32FollowsFloat64) {
 
 TEST(OptimAdam, ChecksItsSettings) {
   Tensor p = toy_param();
-  std::string msg = error_text([&] { Adam opt({p}, {.beta2 = 1.0}); });
+  std::string msg = error_of([&] { Adam opt({p}, {.beta2 = 1.0}); });
   EXPECT_TRUE(contains(msg, "adam: param group 0: beta2 must be in [0, 1), got 1")) << msg;
-  msg = error_text([&] { AdamW opt({p}, {.weight_decay = -0.1}); });
+  msg = error_of([&] { AdamW opt({p}, {.weight_decay = -0.1}); });
   EXPECT_TRUE(contains(msg, "adamw: param group 0: weight_decay must be >= 0")) << msg;
 }
 
@@ -309,21 +300,21 @@ TEST(OptimBase, SetLrAndGroupOverrides) {
   EXPECT_DOUBLE_EQ(*opt.param_groups()[0].lr, 0.01);
   EXPECT_DOUBLE_EQ(*opt.param_groups()[1].lr, 0.01);
   EXPECT_DOUBLE_EQ(opt.lr(), 0.01);
-  std::string msg = error_text([&] { opt.set_lr(std::numeric_limits<double>::quiet_NaN()); });
+  std::string msg = error_of([&] { opt.set_lr(std::numeric_limits<double>::quiet_NaN()); });
   EXPECT_TRUE(contains(msg, "sgd: learning rate must be a finite number >= 0")) << msg;
 }
 
 TEST(OptimBase, RejectsBadParameterLists) {
   Tensor p = toy_param();
-  std::string msg = error_text([&] { SGD opt({p, p}); });
+  std::string msg = error_of([&] { SGD opt({p, p}); });
   EXPECT_TRUE(contains(msg, "sgd: param group 0, parameter 1 [4] appears more than once")) << msg;
-  msg = error_text([&] { Adam opt(std::vector<Tensor>{}); });
+  msg = error_of([&] { Adam opt(std::vector<Tensor>{}); });
   EXPECT_TRUE(contains(msg, "adam: got an empty parameter list")) << msg;
   Tensor not_leaf = p * 2.0;
-  msg = error_text([&] { Adam opt({not_leaf}); });
+  msg = error_of([&] { Adam opt({not_leaf}); });
   EXPECT_TRUE(contains(msg, "adam: param group 0, parameter 0 [4] is the result of an op, not a leaf")) << msg;
   Tensor ids = Tensor::from_vector(std::vector<int64_t>{1, 2}, {2});
-  msg = error_text([&] { SGD opt({ids}); });
+  msg = error_of([&] { SGD opt({ids}); });
   EXPECT_TRUE(contains(msg, "is int64; only float tensors can be optimized")) << msg;
 }
 
@@ -390,29 +381,29 @@ TEST(OptimState, LoadChecksEverythingAndChangesNothingOnError) {
 
   Tensor q = toy_param();
   Adam adam({q});
-  std::string msg = error_text([&] { adam.load_state_dict(good); });
+  std::string msg = error_of([&] { adam.load_state_dict(good); });
   EXPECT_TRUE(contains(msg, "adam: load_state_dict: the state was saved by 'sgd', this optimizer is 'adam'")) << msg;
 
   Tensor wrong_shape = Tensor::zeros({2, 2}, DType::Float64);
   wrong_shape.requires_grad_();
   SGD other({wrong_shape}, {.lr = 0.3, .momentum = 0.5});
-  msg = error_text([&] { other.load_state_dict(good); });
+  msg = error_of([&] { other.load_state_dict(good); });
   EXPECT_TRUE(contains(msg, "\"state.0.momentum_buffer\" is [4] float64 but parameter 0 is [2, 2] float64")) << msg;
   EXPECT_DOUBLE_EQ(other.lr(), 0.3);  // unchanged
   EXPECT_EQ(other.state(0).step, 0);
 
   SGD two({toy_param(), toy_param()}, {.lr = 0.1, .momentum = 0.9});
-  msg = error_text([&] { two.load_state_dict(good); });
+  msg = error_of([&] { two.load_state_dict(good); });
   EXPECT_TRUE(contains(msg, "param group 0 was saved with 1 parameters, this optimizer's has 2")) << msg;
 
   OptimizerState bad = good;
   bad.tensors.emplace_back("state.0.velocity", Tensor::zeros({4}, DType::Float64));
   SGD same({toy_param()}, {.lr = 0.1, .momentum = 0.9});
-  msg = error_text([&] { same.load_state_dict(bad); });
+  msg = error_of([&] { same.load_state_dict(bad); });
   EXPECT_TRUE(contains(msg, "\"state.0.velocity\": sgd has no buffer called \"velocity\"")) << msg;
   bad = good;
   bad.scalars["state.7.step"] = 1;
-  msg = error_text([&] { same.load_state_dict(bad); });
+  msg = error_of([&] { same.load_state_dict(bad); });
   EXPECT_TRUE(contains(msg, "\"state.7.step\" is for parameter 7, but the optimizer has 1")) << msg;
   same.load_state_dict(good);  // and the good one loads
   EXPECT_EQ(same.state(0).step, 2);
@@ -429,7 +420,7 @@ TEST(OptimState, LoadRefusesStepsThatAreNoWholeNumberBeforeConvertingThem) {
     bad.scalars["state.0.step"] = step;
     Tensor q = toy_param();
     Adam fresh({q});
-    const std::string msg = error_text([&] { fresh.load_state_dict(bad); });
+    const std::string msg = error_of([&] { fresh.load_state_dict(bad); });
     EXPECT_TRUE(contains(msg, "adam: load_state_dict: \"state.0.step\" must be a whole number from 0 to 2^53, got "))
         << step << ": " << msg;
     EXPECT_EQ(fresh.state(0).step, 0);  // nothing changed
@@ -454,12 +445,12 @@ TEST(OptimState, LoadRefusesNonFiniteBuffersAndNegativeExpAvgSq) {
   };
   Tensor q = toy_param();
   Adam fresh({q});
-  std::string msg = error_text([&] { fresh.load_state_dict(with_value("state.0.exp_avg", std::nan(""))); });
+  std::string msg = error_of([&] { fresh.load_state_dict(with_value("state.0.exp_avg", std::nan(""))); });
   EXPECT_TRUE(contains(msg, "\"state.0.exp_avg\" holds nan at element 2: an optimizer state must be finite")) << msg;
-  msg = error_text(
+  msg = error_of(
       [&] { fresh.load_state_dict(with_value("state.0.exp_avg_sq", -std::numeric_limits<double>::infinity())); });
   EXPECT_TRUE(contains(msg, "\"state.0.exp_avg_sq\" holds -inf at element 2")) << msg;
-  msg = error_text([&] { fresh.load_state_dict(with_value("state.0.exp_avg_sq", -0.5)); });
+  msg = error_of([&] { fresh.load_state_dict(with_value("state.0.exp_avg_sq", -0.5)); });
   EXPECT_TRUE(contains(msg, "adam: load_state_dict: \"state.0.exp_avg_sq\" holds -0.5 at element 2: exp_avg_sq is a "
                             "mean of squares and cannot be negative"))
       << msg;
@@ -487,7 +478,7 @@ TEST(OptimSchedule, WarmupCosineAsNanoGPT) {
   WarmupCosine no_warmup{.max_lr = 1.0, .min_lr = 0.0, .warmup_iters = 0, .lr_decay_iters = 10};
   EXPECT_DOUBLE_EQ(no_warmup(0), 1.0);
   EXPECT_DOUBLE_EQ(no_warmup(5), 0.5);
-  std::string msg = error_text([] { WarmupCosine{.warmup_iters = 10, .lr_decay_iters = 5}(0); });
+  std::string msg = error_of([] { WarmupCosine{.warmup_iters = 10, .lr_decay_iters = 5}(0); });
   EXPECT_TRUE(contains(msg, "WarmupCosine: need 0 <= warmup_iters <= lr_decay_iters, got 10 and 5")) << msg;
 }
 
@@ -497,7 +488,7 @@ TEST(OptimSchedule, StepDecay) {
   EXPECT_DOUBLE_EQ(lr(29), 0.1);
   EXPECT_DOUBLE_EQ(lr(30), 0.1 * 0.1);
   EXPECT_DOUBLE_EQ(lr(65), 0.1 * 0.1 * 0.1);
-  std::string msg = error_text([] { StepDecay{.step_size = 0}(3); });
+  std::string msg = error_of([] { StepDecay{.step_size = 0}(3); });
   EXPECT_TRUE(contains(msg, "StepDecay: step_size must be > 0, got 0")) << msg;
 }
 
@@ -508,7 +499,7 @@ TEST(OptimSchedule, CosineAnnealing) {
   EXPECT_NEAR(lr(25), 0.001 + 0.099 * (1 + std::sqrt(0.5)) / 2, 1e-15);
   EXPECT_DOUBLE_EQ(lr(100), 0.001);
   EXPECT_DOUBLE_EQ(lr(250), 0.001);  // stays at the floor (no restarts)
-  std::string msg = error_text([&] { lr(-1); });
+  std::string msg = error_of([&] { lr(-1); });
   EXPECT_TRUE(contains(msg, "CosineAnnealing: iteration must be >= 0, got -1")) << msg;
 }
 
@@ -535,7 +526,7 @@ TEST(OptimClip, KnownValues) {
   EXPECT_TRUE(std::isinf(clip_grad_norm({a, b}, 1.0)));  // not finite: reported, nothing scaled
   EXPECT_NEAR(a.grad().at({0}), 1.5, 1e-6);
 
-  std::string msg = error_text([&] { clip_grad_norm({a}, -1.0); });
+  std::string msg = error_of([&] { clip_grad_norm({a}, -1.0); });
   EXPECT_TRUE(contains(msg, "clip_grad_norm: max_norm must be >= 0, got -1")) << msg;
 }
 

@@ -49,6 +49,9 @@ inline std::string error_of(const std::function<void()>& f) {
     EXPECT_NE(msg_.find(text), std::string::npos) << "expected \"" << (text) << "\" in: " << msg_; \
   } while (0)
 
+// True when `part` occurs in `text` (for EXPECT_TRUE(contains(msg, "...")) << msg).
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 // Sets the engine's thread count for a scope (or, without an argument, only restores it at the end).
 struct ThreadsGuard {
   int prev = get_num_threads();
