@@ -241,6 +241,39 @@ def layer_norm(rows, D, backward):
     return setup
 
 
+def resnet_conv_fwdbwd(C, size, K, stride, N=128):
+    # one convolution of ResNet-20, no bias, a fixed output gradient (bench/bench_resnet.cpp)
+    def setup():
+        x = randn(N, C, size, size, grad=C != 3)  # the stem's input is the images
+        w = (randn(K, C, 3, 3) * 0.1).requires_grad_()
+        out = (size - 1) // stride + 1
+        grad_y = randn(N, K, out, out)
+
+        def run():
+            F.conv2d(x, w, None, stride, 1).backward(grad_y)
+            clear_grads(x, w)
+        return run
+    return setup
+
+
+def resnet20_train_step(N=128):
+    # forward, cross-entropy, backward, SGD momentum step: the model from bench/torch_resnet.py
+    def setup():
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from torch_resnet import ResNet20
+        model = ResNet20()
+        model.train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        images, labels = randn(N, 3, 32, 32), torch.randint(0, 10, (N,))
+
+        def run():
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(images), labels).backward()
+            opt.step()
+        return run
+    return setup
+
+
 M16 = 16 << 20
 ROWS: List[Row] = [
     # bench_ops: the engine's matmul and a raw cblas_sgemm on the same buffers, against torch.mm
@@ -273,6 +306,14 @@ ROWS: List[Row] = [
     Row("bench_attention", "attention_fwdbwd_B64_H3_T256_D64", attention(64, 3, 256, 64, backward=True)),
     Row("bench_attention", "layer_norm_fwdbwd_768x128", layer_norm(768, 128, backward=True)),
     Row("bench_attention", "layer_norm_fwdbwd_16384x192", layer_norm(16384, 192, backward=True)),
+    # bench_resnet: ResNet-20's training step (batch 128) and its convolutions
+    Row("bench_resnet", "resnet20_train_step_b128", resnet20_train_step()),
+    Row("bench_resnet", "resnet_conv_fwdbwd_N128_C3_32x32_K16_s1", resnet_conv_fwdbwd(3, 32, 16, 1)),
+    Row("bench_resnet", "resnet_conv_fwdbwd_N128_C16_32x32_K16_s1", resnet_conv_fwdbwd(16, 32, 16, 1)),
+    Row("bench_resnet", "resnet_conv_fwdbwd_N128_C16_32x32_K32_s2", resnet_conv_fwdbwd(16, 32, 32, 2)),
+    Row("bench_resnet", "resnet_conv_fwdbwd_N128_C32_16x16_K32_s1", resnet_conv_fwdbwd(32, 16, 32, 1)),
+    Row("bench_resnet", "resnet_conv_fwdbwd_N128_C32_16x16_K64_s2", resnet_conv_fwdbwd(32, 16, 64, 2)),
+    Row("bench_resnet", "resnet_conv_fwdbwd_N128_C64_8x8_K64_s1", resnet_conv_fwdbwd(64, 8, 64, 1)),
 ]
 
 
