@@ -46,13 +46,42 @@ void save_png(const std::string& path, int width, int height, int channels,
   write_file_atomic(path, png);
 }
 
+namespace {
+
+uint32_t big_endian32(const std::string& bytes, size_t at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + at);
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+
+// A PNG without its empty IDAT chunks (length 0: legal, and they hold no data). stb_image copies
+// 0 bytes to a null pointer on an empty first IDAT (memcpy(NULL, p, 0): undefined behaviour that
+// UBSan reports; found by fuzz/fuzz_image). Anything that is not a well-formed run of chunks is
+// returned as it is, for stb to refuse.
+std::string without_empty_png_data_chunks(const std::string& bytes) {
+  static const std::string kSignature("\x89PNG\r\n\x1a\n", 8);
+  if (bytes.compare(0, 8, kSignature) != 0) return bytes;
+  std::string out = kSignature;
+  size_t at = 8;
+  while (at + 12 <= bytes.size()) {
+    const uint64_t length = big_endian32(bytes, at);
+    if (length > bytes.size() - at - 12) return bytes;
+    if (!(length == 0 && bytes.compare(at + 4, 4, "IDAT") == 0)) out.append(bytes, at, 12 + length);
+    at += 12 + length;
+  }
+  out.append(bytes, at, std::string::npos);
+  return out;
+}
+
+}  // namespace
+
 Image load_image_from_memory(const std::string& bytes, const std::string& name, int desired_channels) {
   check(desired_channels >= 0 && desired_channels <= 4, "load_image: '", name,
         "': desired_channels must be 0..4, got ", desired_channels);
   check(bytes.size() <= static_cast<size_t>(INT32_MAX), "load_image: '", name, "' is ", bytes.size(),
         " bytes, more than stb_image reads (2 GiB)");
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int length = static_cast<int>(bytes.size());
+  const std::string file = without_empty_png_data_chunks(bytes);
+  const auto* data = reinterpret_cast<const stbi_uc*>(file.data());
+  const int length = static_cast<int>(file.size());
   // The header first: a file of a few bytes can claim 16384 x 16384 pixels, and stb would
   // allocate all of them before finding that the data is missing.
   int width = 0, height = 0, channels = 0;
