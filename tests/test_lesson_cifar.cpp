@@ -7,6 +7,9 @@
 // checkpoint giving the same score, --resume, and errors naming the key. Also the value of the
 // label-smoothed loss on a hand-made case.
 #include <gtest/gtest.h>
+
+#include "tests/lesson_test_util.h"
+#include "tests/test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,56 +34,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kLesson = std::string(EMBER_BIN_DIR) + "/cifar";
-
-fs::path scratch_root() { return fs::path(EMBER_TEST_TMP) / ("lesson_cifar_" + std::to_string(getpid())); }
-
-std::string scratch(const std::string& name) {
-  fs::path dir = scratch_root() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(scratch_root()); }
-};
-const ::testing::Environment* const remove_scratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
-
-struct LessonRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-LessonRun run_lesson(const std::string& args, const std::string& cwd = "") {
-  const std::string command = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + kLesson + " " + args + " 2>&1";
-  LessonRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::string last_line(const std::string& text) {
-  std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
-  return trimmed.substr(trimmed.find_last_of('\n') + 1);
-}
-
-int64_t count_lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+const LessonProgram kProgram("cifar");
+std::string scratch(const std::string& name) { return kProgram.scratch(name); }
+// Runs the lesson with `args`, in the folder `cwd` when one is given.
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") { return kProgram.run(args, cwd); }
 
 // A 32x32 RGB picture of class k: channel k bright (with noise), the others dark, and a bar whose
 // place varies, so the crop and flip have something to move.

@@ -9,6 +9,9 @@
 // a CNN, so two epochs of 108 images already get most right.
 #include <gtest/gtest.h>
 
+#include "tests/lesson_test_util.h"
+#include "tests/test_util.h"
+
 #include "tests/test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,24 +38,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kLesson = std::string(EMBER_BIN_DIR) + "/mnist";
-
-// A folder of this test process (ctest runs the tests of this file in parallel processes), removed
-// when the process's tests are done.
-fs::path scratch_root() { return fs::path(EMBER_TEST_TMP) / ("lesson_mnist_" + std::to_string(getpid())); }
-
-std::string scratch(const std::string& name) {
-  fs::path dir = scratch_root() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(scratch_root()); }
-};
-const ::testing::Environment* const remove_scratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
+const LessonProgram kProgram("mnist");
+std::string scratch(const std::string& name) { return kProgram.scratch(name); }
+// Runs the lesson with `args`, in the folder `cwd` when one is given.
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") { return kProgram.run(args, cwd); }
 
 // Writes train-/t10k- images and labels of the bar patterns into `dir`. Every tenth test label is
 // deliberately wrong, so that even a perfect model leaves misclassified examples to show.
@@ -77,45 +66,12 @@ void write_bars(const std::string& dir, int64_t train, int64_t test, uint64_t se
   make("t10k", test, true);
 }
 
-struct LessonRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs the lesson with `args`, in the folder `cwd` when one is given (where the default
-// --data_dir=data/mnist is looked for).
-LessonRun run_lesson(const std::string& args, const std::string& cwd = "") {
-  const std::string command = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + kLesson + " " + args + " 2>&1";
-  LessonRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string last_line(const std::string& text) {
-  std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
-  return trimmed.substr(trimmed.find_last_of('\n') + 1);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::stringstream ss(text);
   for (std::string line; std::getline(ss, line);) lines.push_back(line);
   return lines;
 }
-
 
 // The number after "key": in metrics.json; NaN when the key is missing.
 double json_number(const std::string& json, const std::string& key) {

@@ -8,6 +8,9 @@
 // horizontal bar at row 4 + 4 (k - 5)), written as IDX files like MNIST's, which the scene generator
 // pastes into scenes.
 #include <gtest/gtest.h>
+
+#include "tests/lesson_test_util.h"
+#include "tests/test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,7 +41,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kLesson = std::string(EMBER_BIN_DIR) + "/sliding_window";
+const LessonProgram kProgram("sliding_window");
+std::string scratch(const std::string& name) { return kProgram.scratch(name); }
+// Runs the lesson with `args`, in the folder `cwd` when one is given.
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") { return kProgram.run(args, cwd); }
 
 // The largest |a - b| over two tensors of the same shape.
 double largest_difference(const Tensor& a, const Tensor& b) {
@@ -257,21 +263,6 @@ TEST(SlidingWindowPieces, SettingsErrorsNameTheKey) {
 
 // ---- the program end to end ---------------------------------------------------------------------------
 
-fs::path scratch_root() { return fs::path(EMBER_TEST_TMP) / ("lesson_sliding_window_" + std::to_string(getpid())); }
-
-std::string scratch(const std::string& name) {
-  fs::path dir = scratch_root() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(scratch_root()); }
-};
-const ::testing::Environment* const remove_scratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
-
 // Train and test IDX files of the 10 bar classes in `dir`.
 void write_bars(const std::string& dir, int64_t train, int64_t test) {
   Generator gen(11);
@@ -291,33 +282,6 @@ void write_bars(const std::string& dir, int64_t train, int64_t test) {
   make("train", train);
   make("t10k", test);
 }
-
-struct LessonRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-LessonRun run_lesson(const std::string& args, const std::string& cwd = "") {
-  const std::string command = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + kLesson + " " + args + " 2>&1";
-  LessonRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The number after "key": in metrics.json (the first one); NaN when missing.
 double json_number(const std::string& json, const std::string& key) {

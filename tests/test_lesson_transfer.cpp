@@ -3,6 +3,9 @@
 // bit-identical after training (no gradient, no optimizer update, no batch-norm statistics
 // update), fine-tuning gives the backbone its own smaller learning rate, and shots are nested.
 #include <gtest/gtest.h>
+
+#include "tests/lesson_test_util.h"
+#include "tests/test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,49 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kLesson = std::string(EMBER_BIN_DIR) + "/transfer";
-
-fs::path scratch_root() { return fs::path(EMBER_TEST_TMP) / ("lesson_transfer_" + std::to_string(getpid())); }
-
-std::string scratch(const std::string& name) {
-  fs::path dir = scratch_root() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(scratch_root()); }
-};
-const ::testing::Environment* const remove_scratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
-
-struct LessonRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-LessonRun run_lesson(const std::string& args) {
-  const std::string command = kLesson + " " + args + " 2>&1";
-  LessonRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+const LessonProgram kProgram("transfer");
+std::string scratch(const std::string& name) { return kProgram.scratch(name); }
+// Runs the lesson with `args`, in the folder `cwd` when one is given.
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") { return kProgram.run(args, cwd); }
 
 // IDX files of bars: class k a vertical bar at column 3 + 2k (offset per set, so that the source
 // and the target are different tasks), jittered, with noise.
