@@ -32,6 +32,7 @@
 #include "lessons/common/csv.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
+#include "lessons/common/saved_metadata.h"
 #include "lessons/common/run_lock.h"
 
 using namespace ember;
@@ -39,21 +40,11 @@ using namespace ember::cifar;
 
 namespace {
 
+const std::string kLessonName = "cifar";  // what the metadata errors start with
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-[[gnu::format(printf, 1, 2)]] std::string format_line(const char* format, ...) {
-  va_list args, args_again;
-  va_start(args, format);
-  va_copy(args_again, args);
-  const int length = std::vsnprintf(nullptr, 0, format, args);
-  va_end(args);
-  std::string text(static_cast<size_t>(length), '\0');
-  std::vsnprintf(text.data(), text.size() + 1, format, args_again);
-  va_end(args_again);
-  return text;
-}
 
 // The most memory this process has held (getrusage's ru_maxrss is in KiB on Linux).
 double peak_rss_mb() {
@@ -71,23 +62,6 @@ NamedTensors checkpoint_tensors(const Module& model, const Module* ema_model) {
   return tensors;
 }
 
-// ---- the checkpoint's metadata, read so that a missing or edited entry names the key and the file
-const std::string& saved_text(const Metadata& metadata, const std::string& key, const std::string& path) {
-  auto it = metadata.find(key);
-  check(it != metadata.end(), "cifar: ", path, " has no metadata \"", key,
-        "\" (every checkpoint this lesson writes has it: was the file edited, or written by another program?)");
-  return it->second;
-}
-
-double parse_saved_number(const std::string& text, const std::string& key, const std::string& path) {
-  double value = 0.0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  check(ec == std::errc() && ptr == end && std::isfinite(value), "cifar: ", path, ": metadata \"", key, "\" = \"",
-        text, "\" is not a finite number");
-  return value;
-}
-
 std::string numbers_text(const std::vector<double>& values) {
   std::string text;
   for (double v : values) {
@@ -99,8 +73,8 @@ std::string numbers_text(const std::vector<double>& values) {
 
 std::vector<double> saved_numbers(const Metadata& metadata, const std::string& key, const std::string& path) {
   std::vector<double> values;
-  std::istringstream cells(saved_text(metadata, key, path));
-  for (std::string cell; std::getline(cells, cell, ',');) values.push_back(parse_saved_number(cell, key, path));
+  std::istringstream cells(saved_text(metadata, key, path, kLessonName));
+  for (std::string cell; std::getline(cells, cell, ',');) values.push_back(parse_saved_number(cell, key, path, kLessonName));
   return values;
 }
 
@@ -118,7 +92,7 @@ std::vector<EpochRecord> parse_history(const std::string& text, const std::strin
   for (std::string line; std::getline(lines, line);) {
     std::vector<double> v;
     std::istringstream cells(line);
-    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path));
+    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path, kLessonName));
     const int64_t expected = static_cast<int64_t>(history.size()) + 1;
     check(v.size() == 7 && v[0] == static_cast<double>(expected), "cifar: ", path, ": metadata \"history\" line ",
           expected, " = \"", line, "\" should be epoch ", expected, " and six numbers, separated by commas");
@@ -133,7 +107,7 @@ Config saved_settings(const Metadata& metadata, const std::string& path) {
         " is not a checkpoint of the cifar lesson (its metadata has no lesson = cifar)");
   Config cfg;
   add_settings(cfg);
-  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the model)");
+  cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the model)");
   return cfg;
 }
 
@@ -215,12 +189,12 @@ RunResult train(Config& cfg, const std::vector<std::string>& args) {
     gen.set_state(info.rng_state);
     step = info.step;
     if (ema) ema->set_updates(step);
-    const double done = parse_saved_number(saved_text(info.extra, "epoch", checkpoint_path), "epoch", checkpoint_path);
+    const double done = parse_saved_number(saved_text(info.extra, "epoch", checkpoint_path, kLessonName), "epoch", checkpoint_path, kLessonName);
     check(done >= 1 && done == std::floor(done) && done < static_cast<double>(epochs), "cifar: ", checkpoint_path,
           " is at epoch ", done, " of --epochs=", epochs,
           ": nothing left to train (--resume --epochs=N with a larger N trains on)");
     first_epoch = static_cast<int64_t>(done) + 1;
-    history = parse_history(saved_text(info.extra, "history", checkpoint_path), checkpoint_path);
+    history = parse_history(saved_text(info.extra, "history", checkpoint_path, kLessonName), checkpoint_path);
     check(static_cast<int64_t>(history.size()) == first_epoch - 1, "cifar: ", checkpoint_path,
           ": metadata \"history\" has ", history.size(), " epochs, but \"epoch\" says ", first_epoch - 1);
     check(saved_numbers(info.extra, "pixel_mean", checkpoint_path) == data.mean &&
@@ -425,7 +399,7 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   if (cfg.get_bool("ema")) average = build_model(cfg, data.num_classes(), data.channels(), gen);
   CheckpointInfo info = load_model_from_checkpoint(path, checkpoint_tensors(*model, average.get()));
   std::cout << "loaded " << path << " (" << display_name(cfg.get_string("model")) << ", after epoch "
-            << saved_text(info.extra, "epoch", path) << ", step " << info.step << ")"
+            << saved_text(info.extra, "epoch", path, kLessonName) << ", step " << info.step << ")"
             << (average ? ", evaluating its weight average (EMA)" : "") << "\n";
   data.mean = saved_numbers(info.extra, "pixel_mean", path);
   data.std = saved_numbers(info.extra, "pixel_std", path);

@@ -1,5 +1,6 @@
 #include "lessons/common/number_format.h"
 
+#include <cstdarg>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +26,18 @@ std::string format_significant(double value, int digits) {
   char buffer[64];
   std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
   return buffer;
+}
+
+std::string format_line(const char* format, ...) {
+  va_list args, args_again;
+  va_start(args, format);
+  va_copy(args_again, args);
+  const int length = std::vsnprintf(nullptr, 0, format, args);  // first only measure
+  va_end(args);
+  std::string text(static_cast<size_t>(length), '\0');
+  std::vsnprintf(text.data(), text.size() + 1, format, args_again);
+  va_end(args_again);
+  return text;
 }
 
 }  // namespace ember

@@ -12,4 +12,8 @@ std::string format_shortest(double value);
 // `digits` significant digits, trailing zeros dropped (printf's %g): (0.42131, 4) -> "0.4213".
 std::string format_significant(double value, int digits);
 
+// printf into a string; the compiler checks the arguments against the format, as for printf:
+//   format_line("epoch %lld/%lld: loss %.4f\n", epoch, epochs, loss)
+[[gnu::format(printf, 1, 2)]] std::string format_line(const char* format, ...);
+
 }  // namespace ember

@@ -26,6 +26,7 @@
 #include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
+#include "lessons/common/saved_metadata.h"
 #include "distributed/distributed.h"
 #include "lessons/common/run_lock.h"
 #include "lessons/mnist/lesson.h"
@@ -34,6 +35,8 @@ using namespace ember;
 using namespace ember::mnist;
 
 namespace {
+
+const std::string kLessonName = "mnist";  // what the metadata errors start with
 
 using Clock = std::chrono::steady_clock;
 
@@ -47,42 +50,9 @@ NamedTensors model_tensors(const Module& model) {
   return NamedTensors(state.begin(), state.end());
 }
 
-// printf into a string; the compiler checks the arguments against the format, as for printf.
-[[gnu::format(printf, 1, 2)]] std::string format_line(const char* format, ...) {
-  va_list args, args_again;
-  va_start(args, format);
-  va_copy(args_again, args);
-  const int length = std::vsnprintf(nullptr, 0, format, args);  // first only measure
-  va_end(args);
-  std::string text(static_cast<size_t>(length), '\0');
-  std::vsnprintf(text.data(), text.size() + 1, format, args_again);
-  va_end(args_again);
-  return text;
-}
-
 // ---- what a checkpoint of this lesson records beyond the weights ----
 // Every value is read through these, so that a missing or edited entry is an error naming the key
 // and the file (not std::map::at or std::stod).
-
-const std::string& saved_text(const Metadata& metadata, const std::string& key, const std::string& path) {
-  auto it = metadata.find(key);
-  check(it != metadata.end(), "mnist: ", path, " has no metadata \"", key,
-        "\" (every checkpoint this lesson writes has it: was the file edited, or written by another program?)");
-  return it->second;
-}
-
-double parse_saved_number(const std::string& text, const std::string& key, const std::string& path) {
-  double value = 0.0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  check(ec == std::errc() && ptr == end && std::isfinite(value), "mnist: ", path, ": metadata \"", key, "\" = \"",
-        text, "\" is not a finite number");
-  return value;
-}
-
-double saved_number(const Metadata& metadata, const std::string& key, const std::string& path) {
-  return parse_saved_number(saved_text(metadata, key, path), key, path);
-}
 
 // The epochs trained so far, one line each: epoch, lr, train loss and accuracy, validation loss
 // and accuracy, seconds - as history.csv, with numbers that read back to the same bits.
@@ -101,7 +71,7 @@ std::vector<EpochRecord> parse_history(const std::string& text, const std::strin
   for (std::string line; std::getline(lines, line);) {
     std::vector<double> v;
     std::istringstream cells(line);
-    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path));
+    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path, kLessonName));
     const int64_t expected_epoch = static_cast<int64_t>(history.size()) + 1;
     check(v.size() == 7 && v[0] == static_cast<double>(expected_epoch), "mnist: ", path,
           ": metadata \"history\" line ", expected_epoch, " = \"", line, "\" should be epoch ", expected_epoch,
@@ -118,7 +88,7 @@ Config resumed_settings(const Metadata& metadata, const std::string& path, const
         " is not a checkpoint of the mnist lesson (its metadata has no lesson = mnist)");
   Config cfg;
   add_settings(cfg);
-  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the model)");
+  cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the model)");
   cfg.set("stop_after_epoch", "0", "--resume");
   cfg.apply_args(args);
   cfg.set("resume", "True", "--resume");
@@ -187,17 +157,17 @@ int train(Config& cfg, const std::vector<std::string>& args) {
     CheckpointInfo info = load_checkpoint(checkpoint_path, model_tensors(*model), *optimizer);
     gen.set_state(info.rng_state);  // dropout continues with the same masks
     step = info.step;
-    const double done = saved_number(info.extra, "epoch", checkpoint_path);
+    const double done = saved_number(info.extra, "epoch", checkpoint_path, kLessonName);
     check(done >= 1 && done == std::floor(done) && done <= static_cast<double>(epochs), "mnist: ", checkpoint_path,
           ": metadata \"epoch\" = ", done, " should be a whole number from 1 to --epochs (", epochs, ")");
     check(done < static_cast<double>(epochs), "mnist: ", checkpoint_path, " is already at epoch ", done, " of ",
           epochs, ": nothing left to train (--resume --epochs=N with a larger N trains on)");
     first_epoch = static_cast<int64_t>(done) + 1;
-    history = parse_history(saved_text(info.extra, "history", checkpoint_path), checkpoint_path);
+    history = parse_history(saved_text(info.extra, "history", checkpoint_path, kLessonName), checkpoint_path);
     check(static_cast<int64_t>(history.size()) == first_epoch - 1, "mnist: ", checkpoint_path,
           ": metadata \"history\" has ", history.size(), " epochs, but \"epoch\" says ", first_epoch - 1);
-    const double saved_mean = saved_number(info.extra, "pixel_mean", checkpoint_path);
-    const double saved_std = saved_number(info.extra, "pixel_std", checkpoint_path);
+    const double saved_mean = saved_number(info.extra, "pixel_mean", checkpoint_path, kLessonName);
+    const double saved_std = saved_number(info.extra, "pixel_std", checkpoint_path, kLessonName);
     check(saved_mean == data.mean && saved_std == data.std, "mnist: --resume: the training images in ", data.folder,
           "/ are not those the checkpoint was trained on (pixel mean and std ", data.mean, ", ", data.std,
           "; the checkpoint's ", saved_mean, ", ", saved_std, ")");
@@ -333,7 +303,7 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   // on top (e.g. --threads, --data_dir when the files have moved).
   Config cfg;
   add_settings(cfg);
-  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the model)");
+  cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the model)");
   cfg.apply_args(args);
   check_settings(cfg);
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
@@ -343,10 +313,10 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   std::shared_ptr<Sequential> model = build_model(cfg, gen);
   std::cout << model->summary({1, 1, 28, 28}) << "\n";
   CheckpointInfo info = load_model_from_checkpoint(path, model_tensors(*model));
-  std::cout << "loaded " << path << " (" << data.title << ", after epoch " << saved_text(info.extra, "epoch", path)
+  std::cout << "loaded " << path << " (" << data.title << ", after epoch " << saved_text(info.extra, "epoch", path, kLessonName)
             << ", step " << info.step << ")\n";
-  data.mean = saved_number(info.extra, "pixel_mean", path);
-  data.std = saved_number(info.extra, "pixel_std", path);
+  data.mean = saved_number(info.extra, "pixel_mean", path, kLessonName);
+  data.std = saved_number(info.extra, "pixel_std", path, kLessonName);
   check(data.std > 0, "mnist: ", path, ": metadata \"pixel_std\" = ", data.std, " must be positive");
 
   const Tensor test_images = normalize(data.test_images, {data.mean}, {data.std});

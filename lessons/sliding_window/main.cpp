@@ -25,6 +25,7 @@
 #include "lessons/common/detection.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
+#include "lessons/common/saved_metadata.h"
 #include "lessons/common/run_lock.h"
 #include "lessons/sliding_window/lesson.h"
 
@@ -33,32 +34,15 @@ using namespace ember::sliding_window;
 
 namespace {
 
+const std::string kLessonName = "sliding_window";  // what the metadata errors start with
+
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-[[gnu::format(printf, 1, 2)]] std::string format_line(const char* format, ...) {
-  va_list args, args_again;
-  va_start(args, format);
-  va_copy(args_again, args);
-  const int length = std::vsnprintf(nullptr, 0, format, args);
-  va_end(args);
-  std::string text(static_cast<size_t>(length), '\0');
-  std::vsnprintf(text.data(), text.size() + 1, format, args_again);
-  va_end(args_again);
-  return text;
-}
-
 NamedTensors model_tensors(const Module& model) {
   StateDict state = model.state_dict();
   return NamedTensors(state.begin(), state.end());
-}
-
-const std::string& saved_text(const Metadata& metadata, const std::string& key, const std::string& path) {
-  auto it = metadata.find(key);
-  check(it != metadata.end(), "sliding_window: ", path, " has no metadata \"", key,
-        "\" (every checkpoint this lesson writes has it: was the file edited, or written by another program?)");
-  return it->second;
 }
 
 DetectOptions detect_options(const Config& cfg) {
@@ -303,7 +287,7 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   // The settings it was trained with (the same scenes), then the command line on top.
   Config cfg;
   add_settings(cfg);
-  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the classifier)");
+  cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the classifier)");
   cfg.apply_args(args);
   check_settings(cfg);
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
@@ -316,8 +300,8 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   Generator gen(0);
   std::shared_ptr<Sequential> model = build_classifier(gen);
   CheckpointInfo info = load_model_from_checkpoint(path, model_tensors(*model));
-  const BoxShapes box_shapes = parse_box_shapes(saved_text(info.extra, "box_shapes", path), path);
-  std::cout << "loaded " << path << " (" << data.title << ", after epoch " << saved_text(info.extra, "epoch", path)
+  const BoxShapes box_shapes = parse_box_shapes(saved_text(info.extra, "box_shapes", path, kLessonName), path);
+  std::cout << "loaded " << path << " (" << data.title << ", after epoch " << saved_text(info.extra, "epoch", path, kLessonName)
             << ")\n";
   JsonObject metrics;
   metrics.set("checkpoint", path);
