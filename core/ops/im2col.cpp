@@ -52,12 +52,45 @@ ValidRange valid_outputs(int64_t shift, int64_t stride, int64_t in, int64_t out)
   return {begin, end};
 }
 
+
+// One tap of a "same" convolution (stride 1, OW == W): the output rows [oh_begin, oh_end) of cols
+// row (c, kh, kw), `out`, are the input channel shifted by shift_h rows and shift_w columns. With
+// rows of the same length on both sides, the rows whose input row exists are ONE contiguous copy:
+//     out[(oh - oh_begin) OW + ow] = channel[(oh + shift_h) W + ow + shift_w]
+// for every ow, except that near the left and right borders this reads the neighbouring input
+// row's last or first pixels (the copy "wraps around"); those columns are padding and are zeroed
+// afterwards, as are the rows that fall into the top/bottom padding. For ResNet's 8- to 32-pixel
+// images this is one memcpy per tap instead of three library calls per output row.
+template <typename T>
+void im2col_same_tap(const T* channel, const ConvGeometry& g, int64_t oh_begin, int64_t oh_end, int64_t shift_h,
+                     int64_t shift_w, const ValidRange& w_ok, T* out) {
+  const int64_t OW = g.out_w;
+  // output rows whose input row oh + shift_h lies in [0, H)
+  const int64_t oh_lo = std::clamp(-shift_h, oh_begin, oh_end), oh_hi = std::clamp(g.height - shift_h, oh_lo, oh_end);
+  std::fill(out, out + (oh_lo - oh_begin) * OW, T(0));             // top padding
+  std::fill(out + (oh_hi - oh_begin) * OW, out + (oh_end - oh_begin) * OW, T(0));  // bottom padding
+  if (oh_lo == oh_hi || w_ok.begin == w_ok.end) {
+    std::fill(out + (oh_lo - oh_begin) * OW, out + (oh_hi - oh_begin) * OW, T(0));
+    return;
+  }
+  // flat positions from (oh_lo, w_ok.begin) to (oh_hi - 1, w_ok.end - 1): all read inside the channel
+  const int64_t first = (oh_lo - oh_begin) * OW + w_ok.begin, last = (oh_hi - 1 - oh_begin) * OW + w_ok.end;
+  const T* from = channel + (oh_lo + shift_h) * g.width + w_ok.begin + shift_w;
+  std::copy(from, from + (last - first), out + first);
+  for (int64_t oh = oh_lo; oh < oh_hi; ++oh) {  // the wrapped-around columns are left/right padding
+    T* out_row = out + (oh - oh_begin) * OW;
+    for (int64_t ow = 0; ow < w_ok.begin; ++ow) out_row[ow] = T(0);
+    for (int64_t ow = w_ok.end; ow < OW; ++ow) out_row[ow] = T(0);
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void im2col(const T* x, const ConvGeometry& g, int64_t oh_begin, int64_t oh_end, T* cols) {
   const int64_t OW = g.out_w, stride = g.stride;
   const int64_t row_length = (oh_end - oh_begin) * OW;
+  const bool same_size = stride == 1 && OW == g.width;
   T* row = cols;  // cols row r = (c, kh, kw): row_length entries
   for (int64_t c = 0; c < g.channels; ++c) {
     const T* channel = x + c * g.height * g.width;
@@ -66,6 +99,10 @@ void im2col(const T* x, const ConvGeometry& g, int64_t oh_begin, int64_t oh_end,
       for (int64_t kw = 0; kw < g.kernel_w; ++kw, row += row_length) {
         const int64_t shift_w = kw * g.dilation - g.padding;
         const ValidRange w_ok = valid_outputs(shift_w, stride, g.width, OW);
+        if (same_size) {
+          im2col_same_tap(channel, g, oh_begin, oh_end, shift_h, shift_w, w_ok, row);
+          continue;
+        }
         for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
           T* out = row + (oh - oh_begin) * OW;
           const int64_t ih = oh * stride + shift_h;
