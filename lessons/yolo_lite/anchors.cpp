@@ -125,7 +125,8 @@ std::string anchors_text(const std::vector<Anchor>& anchors) {
   for (const Anchor& a : anchors) {
     char item[64];
     std::snprintf(item, sizeof item, "%.17gx%.17g", a.w, a.h);
-    text += (text.empty() ? "" : " ") + std::string(item);
+    if (!text.empty()) text += ' ';
+    text += item;
   }
   return text;
 }
