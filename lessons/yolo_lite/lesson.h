@@ -90,7 +90,7 @@ struct ModelShape {
   int64_t grid = 6;      // S
   int64_t anchors = 5;   // B
   int64_t classes = 10;  // K
-  int64_t width = 16;    // channels of the first conv; doubled after every pooling
+  int64_t width = 8;     // channels of the first conv; doubled after every pooling
 };
 ModelShape model_shape(const Config& cfg, int64_t channels, int64_t classes);
 // The detector: [N, C, H, W] -> [N, B (5 + K), S, S]. The backbone's layers are named

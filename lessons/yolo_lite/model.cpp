@@ -2,15 +2,15 @@
 // runs on a CPU) whose last layer is a 1x1 convolution with B (5 + K) output channels. Each of the
 // S x S output positions is a grid cell and its channels are the cell's B predictions.
 //
-// With canvas 96 and grid 6 (four poolings, 96 / 2^4 = 6), width 16:
+// With the defaults, canvas 96, grid 6 (four poolings, 96 / 2^4 = 6), width 8:
 //
-//   backbone.0-3   Conv2d(1, 16, 3, pad 1)   BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 16, 48, 48]
-//   backbone.4-7   Conv2d(16, 32, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 32, 24, 24]
-//   backbone.8-11  Conv2d(32, 64, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 64, 12, 12]
-//   backbone.12-15 Conv2d(64, 128, 3, pad 1) BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 128, 6, 6]
-//   backbone.16-18 Conv2d(128, 128, 3, pad 1) BatchNorm2d LeakyReLU(0.1)                [N, 128, 6, 6]
-//   backbone.19-21 Conv2d(128, 128, 3, pad 1) BatchNorm2d LeakyReLU(0.1)                [N, 128, 6, 6]
-//   head           Conv2d(128, B (5 + K), 1)                                            [N, B (5 + K), 6, 6]
+//   backbone.0-3   Conv2d(1, 8, 3, pad 1)    BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 8, 48, 48]
+//   backbone.4-7   Conv2d(8, 16, 3, pad 1)   BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 16, 24, 24]
+//   backbone.8-11  Conv2d(16, 32, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 32, 12, 12]
+//   backbone.12-15 Conv2d(32, 64, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)  MaxPool2d(2)  [N, 64, 6, 6]
+//   backbone.16-18 Conv2d(64, 64, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)                [N, 64, 6, 6]
+//   backbone.19-21 Conv2d(64, 64, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)                [N, 64, 6, 6]
+//   head           Conv2d(64, B (5 + K), 1)                                             [N, B (5 + K), 6, 6]
 //
 // The two convolutions at the grid's resolution let a cell see far enough (a receptive field of
 // about 110 pixels) to measure a digit that is larger than the cell. Channels double after every
