@@ -6,6 +6,9 @@
 // The tiny "digits": 10 classes of 28x28 patterns written as IDX files (class k < 5 a vertical bar
 // at column 4 + 4k, k >= 5 a horizontal bar), pasted into 32x32 scenes by generate_digit_scenes.
 #include <gtest/gtest.h>
+
+#include "tests/lesson_test_util.h"
+#include "tests/test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,22 +32,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kLesson = std::string(EMBER_BIN_DIR) + "/yolo_lite";
-
-fs::path scratch_root() { return fs::path(EMBER_TEST_TMP) / ("lesson_yolo_" + std::to_string(getpid())); }
-
-std::string scratch(const std::string& name) {
-  fs::path dir = scratch_root() / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-class RemoveScratch : public ::testing::Environment {
- public:
-  void TearDown() override { fs::remove_all(scratch_root()); }
-};
-const ::testing::Environment* const remove_scratch = ::testing::AddGlobalTestEnvironment(new RemoveScratch);
+const LessonProgram kProgram("yolo_lite");
+std::string scratch(const std::string& name) { return kProgram.scratch(name); }
+// Runs the lesson with `args`, in the folder `cwd` when one is given.
+LessonRun run_lesson(const std::string& args, const std::string& cwd = "") { return kProgram.run(args, cwd); }
 
 // Bars as IDX files in `dir` (train- and t10k-, 100 and 50 images).
 void write_bars(const std::string& dir) {
@@ -64,40 +55,6 @@ void write_bars(const std::string& dir) {
   make("train", 100);
   make("t10k", 50);
 }
-
-struct LessonRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs the lesson with `args`, in the folder `cwd` when one is given (where the default
-// --data_dir=data/mnist is looked for).
-LessonRun run_lesson(const std::string& args, const std::string& cwd = "") {
-  const std::string command = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + kLesson + " " + args + " 2>&1";
-  LessonRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string last_line(const std::string& text) {
-  std::string trimmed = text.substr(0, text.find_last_not_of('\n') + 1);
-  return trimmed.substr(trimmed.find_last_of('\n') + 1);
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 double json_number(const std::string& json, const std::string& key) {
   const size_t at = json.find("\"" + key + "\":");

@@ -24,6 +24,8 @@
 #include "core/ops.h"
 #include "core/parallel.h"
 #include "datasets/image_file.h"
+#include "lessons/common/number_format.h"
+#include "lessons/common/saved_metadata.h"
 #include "lessons/common/csv.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
@@ -34,6 +36,8 @@ using namespace ember;
 using namespace ember::yolo;
 
 namespace {
+
+const std::string kLessonName = "yolo_lite";  // what the metadata errors start with
 
 using Clock = std::chrono::steady_clock;
 
@@ -46,35 +50,7 @@ NamedTensors model_tensors(const Module& model) {
   return NamedTensors(state.begin(), state.end());
 }
 
-[[gnu::format(printf, 1, 2)]] std::string format_line(const char* format, ...) {
-  va_list args, args_again;
-  va_start(args, format);
-  va_copy(args_again, args);
-  const int length = std::vsnprintf(nullptr, 0, format, args);
-  va_end(args);
-  std::string text(static_cast<size_t>(length), '\0');
-  std::vsnprintf(text.data(), text.size() + 1, format, args_again);
-  va_end(args_again);
-  return text;
-}
-
 // ---- what a checkpoint records beyond the weights: read by key, an edited entry is an error naming it
-
-const std::string& saved_text(const Metadata& metadata, const std::string& key, const std::string& path) {
-  auto it = metadata.find(key);
-  check(it != metadata.end(), "yolo_lite: ", path, " has no metadata \"", key,
-        "\" (every checkpoint this lesson writes has it: was the file edited, or written by another program?)");
-  return it->second;
-}
-
-double parse_saved_number(const std::string& text, const std::string& key, const std::string& path) {
-  double value = 0.0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  check(ec == std::errc() && ptr == end && std::isfinite(value), "yolo_lite: ", path, ": metadata \"", key,
-        "\" = \"", text, "\" is not a finite number");
-  return value;
-}
 
 constexpr size_t kHistoryColumns = 10;
 const std::vector<std::string> kHistoryHeader = {"epoch", "lr",       "loss",      "coord",          "obj",
@@ -104,7 +80,7 @@ std::vector<EpochRecord> parse_history(const std::string& text, const std::strin
   for (std::string line; std::getline(lines, line);) {
     std::vector<double> v;
     std::istringstream cells(line);
-    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path));
+    for (std::string cell; std::getline(cells, cell, ',');) v.push_back(parse_saved_number(cell, "history", path, kLessonName));
     const int64_t expected = static_cast<int64_t>(history.size()) + 1;
     check(v.size() == kHistoryColumns && v[0] == static_cast<double>(expected), "yolo_lite: ", path,
           ": metadata \"history\" line ", expected, " = \"", line, "\" should be epoch ", expected, " and ",
@@ -133,7 +109,7 @@ Config saved_settings(const Metadata& metadata, const std::string& path, const s
         " is not a checkpoint of the yolo_lite lesson (its metadata has no lesson = yolo_lite)");
   Config cfg;
   add_settings(cfg);
-  cfg.parse_text(saved_text(metadata, "config", path), path + " (the settings saved with the model)");
+  cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the model)");
   cfg.set("stop_after_epoch", "0", "a saved run");
   cfg.apply_args(args);
   check_settings(cfg);
@@ -156,9 +132,9 @@ LoadedModel load_trained(const std::string& path, const std::vector<std::string>
   const Metadata metadata = load_safetensors(path).metadata;
   loaded.cfg = saved_settings(metadata, path, args);
   set_num_threads(static_cast<int>(loaded.cfg.get_int("threads")));
-  loaded.anchors = parse_anchors(saved_text(metadata, "anchors", path), path + ": metadata \"anchors\"");
-  loaded.class_names = split_lines(saved_text(metadata, "class_names", path));
-  const double channels = parse_saved_number(saved_text(metadata, "channels", path), "channels", path);
+  loaded.anchors = parse_anchors(saved_text(metadata, "anchors", path, kLessonName), path + ": metadata \"anchors\"");
+  loaded.class_names = split_lines(saved_text(metadata, "class_names", path, kLessonName));
+  const double channels = parse_saved_number(saved_text(metadata, "channels", path, kLessonName), "channels", path, kLessonName);
   check(!loaded.class_names.empty() && static_cast<int64_t>(loaded.anchors.size()) == loaded.cfg.get_int("anchors"),
         "yolo_lite: ", path, ": its anchors (", loaded.anchors.size(), ") or class names (", loaded.class_names.size(),
         ") do not fit its settings (--anchors=", loaded.cfg.get_int("anchors"), ")");
@@ -224,7 +200,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   std::vector<Anchor> anchors;
   const std::vector<Anchor> sizes = box_sizes(data.train);
   if (!resumed.empty()) {
-    anchors = parse_anchors(saved_text(resumed, "anchors", checkpoint_path), checkpoint_path);
+    anchors = parse_anchors(saved_text(resumed, "anchors", checkpoint_path, kLessonName), checkpoint_path);
   } else {
     anchors = kmeans_anchors(sizes, cfg.get_int("anchors"), static_cast<uint64_t>(cfg.get_int("seed")));
   }
@@ -255,12 +231,12 @@ int train(Config& cfg, const std::vector<std::string>& args) {
     CheckpointInfo info = load_checkpoint(checkpoint_path, model_tensors(*model), *optimizer);
     gen.set_state(info.rng_state);  // the same shuffles as an uninterrupted run
     step = info.step;
-    const double done = parse_saved_number(saved_text(info.extra, "epoch", checkpoint_path), "epoch", checkpoint_path);
+    const double done = parse_saved_number(saved_text(info.extra, "epoch", checkpoint_path, kLessonName), "epoch", checkpoint_path, kLessonName);
     check(done >= 1 && done == std::floor(done) && done < static_cast<double>(epochs), "yolo_lite: ",
           checkpoint_path, " is at epoch ", done, " of --epochs=", epochs,
           ": nothing left to train (--resume --epochs=N with a larger N trains on)");
     first_epoch = static_cast<int64_t>(done) + 1;
-    history = parse_history(saved_text(info.extra, "history", checkpoint_path), checkpoint_path);
+    history = parse_history(saved_text(info.extra, "history", checkpoint_path, kLessonName), checkpoint_path);
     check(static_cast<int64_t>(history.size()) == first_epoch - 1, "yolo_lite: ", checkpoint_path,
           ": metadata \"history\" has ", history.size(), " epochs, but \"epoch\" says ", first_epoch - 1);
     std::cout << "resuming from " << checkpoint_path << " after epoch " << first_epoch - 1 << " (step " << step
@@ -374,7 +350,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
 // --eval=CHECKPOINT: the saved model on the test scenes (made again from the same settings).
 int evaluate_checkpoint(const std::string& path, const std::vector<std::string>& args) {
   LoadedModel loaded = load_trained(path, args);
-  std::cout << "loaded " << path << " (after epoch " << saved_text(loaded.extra, "epoch", path) << ", step "
+  std::cout << "loaded " << path << " (after epoch " << saved_text(loaded.extra, "epoch", path, kLessonName) << ", step "
             << loaded.step << "); anchors " << anchors_text(loaded.anchors) << "\n";
   LessonData data = load_data(loaded.cfg, /*training=*/false);
   check(data.class_names == loaded.class_names, "yolo_lite: --eval: the test data's classes differ from those ", path,
