@@ -53,18 +53,21 @@ uint32_t big_endian32(const std::string& bytes, size_t at) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
 
-// A PNG without its empty IDAT chunks (length 0: legal, and they hold no data). stb_image copies
-// 0 bytes to a null pointer on an empty first IDAT (memcpy(NULL, p, 0): undefined behaviour that
-// UBSan reports; found by fuzz/fuzz_image). Anything that is not a well-formed run of chunks is
-// returned as it is, for stb to refuse.
-std::string without_empty_png_data_chunks(const std::string& bytes) {
+// A PNG checked chunk by chunk, without its empty IDAT chunks. Found by fuzz/fuzz_image:
+//  - stb_image copies 0 bytes to a null pointer on an empty first IDAT (memcpy(NULL, p, 0):
+//    undefined behaviour that UBSan reports). Empty IDAT chunks hold no data: they are dropped.
+//  - stb_image allocates the length an IDAT chunk claims before reading it: 84 bytes claiming
+//    1 GiB allocated 1 GiB. A chunk longer than what is left of the file is refused here, naming it.
+std::string checked_png(const std::string& bytes, const std::string& name) {
   static const std::string kSignature("\x89PNG\r\n\x1a\n", 8);
   if (bytes.compare(0, 8, kSignature) != 0) return bytes;
   std::string out = kSignature;
   size_t at = 8;
-  while (at + 12 <= bytes.size()) {
+  while (at + 12 <= bytes.size()) {  // length (4), type (4), data (length), CRC (4)
     const uint64_t length = big_endian32(bytes, at);
-    if (length > bytes.size() - at - 12) return bytes;
+    check(length <= bytes.size() - at - 12, "load_image: cannot read '", name, "': the PNG chunk at offset ", at,
+          " claims ", length, " bytes of data, but only ", bytes.size() - at - 12,
+          " follow it with its CRC (the file is truncated or damaged)");
     if (!(length == 0 && bytes.compare(at + 4, 4, "IDAT") == 0)) out.append(bytes, at, 12 + length);
     at += 12 + length;
   }
@@ -79,7 +82,7 @@ Image load_image_from_memory(const std::string& bytes, const std::string& name, 
         "': desired_channels must be 0..4, got ", desired_channels);
   check(bytes.size() <= static_cast<size_t>(INT32_MAX), "load_image: '", name, "' is ", bytes.size(),
         " bytes, more than stb_image reads (2 GiB)");
-  const std::string file = without_empty_png_data_chunks(bytes);
+  const std::string file = checked_png(bytes, name);
   const auto* data = reinterpret_cast<const stbi_uc*>(file.data());
   const int length = static_cast<int>(file.size());
   // The header first: a file of a few bytes can claim 16384 x 16384 pixels, and stb would

@@ -87,3 +87,14 @@ TEST(FuzzRegressions, PngWithAnEmptyFirstDataChunk) {
   EXPECT_EQ(image.height, 2);
   EXPECT_EQ(image.pixels, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
 }
+
+// fuzz_image: an 84-byte PNG whose IDAT chunk claims 1 GiB (0x40000010 bytes) made stb_image
+// allocate 1 GiB before reading it. Fix: every PNG chunk's length is checked against what is left
+// of the file first, and the error names the chunk's offset.
+TEST(FuzzRegressions, PngChunkClaimingMoreThanTheFile) {
+  const std::string path = std::string(EMBER_SOURCE_DIR) + "/tests/data/fuzz/image_idat_claims_1gib.png";
+  std::string message = error_of([&] { load_image(path); });
+  EXPECT_NE(message.find("load_image: cannot read '" + path + "': the PNG chunk at offset 33 claims 1073741840 bytes"),
+            std::string::npos)
+      << message;
+}
