@@ -380,14 +380,20 @@ TEST(Safetensors, ManyEmptyTensorsLoadQuickly) {
   // 160,000 empty tensors: the duplicate-key check used to compare every pair of keys (30 s).
   std::string dir = scratch("many");
   NamedTensors tensors;
-  for (int i = 0; i < 160000; ++i) tensors.emplace_back("t" + std::to_string(i), Tensor::zeros({0}));
+  for (int i = 0; i < 160000; ++i) {
+    std::string name = "t";  // (not "t" + to_string(i): GCC 12 warns falsely about that with -O3)
+    name += std::to_string(i);
+    tensors.emplace_back(name, Tensor::zeros({0}));
+  }
   save_safetensors(dir + "/many.safetensors", tensors);
   const auto start = std::chrono::steady_clock::now();
   SafetensorsFile file = load_safetensors(dir + "/many.safetensors");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(file.tensors.size(), 160000u);
   EXPECT_EQ(file.tensors[159999].first, "t159999");
-  EXPECT_LT(seconds, 5.0);
+  // Not a benchmark: a bound far above n log n (well under a second here, also under ASan) and far
+  // below the quadratic scan it replaced (30 s without sanitizers), so a loaded machine passes too.
+  EXPECT_LT(seconds, 20.0);
 }
 
 TEST(Safetensors, EmptyTensorAtAnotherTensorsStartLoadsInAnyKeyOrder) {
