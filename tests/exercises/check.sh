@@ -14,6 +14,7 @@ case $1 in
     ember_build=$2 scratch=$3
     shift 3
     start=$SECONDS
+    mkdir -p "$(dirname "$scratch")"  # a fresh build folder has no test_tmp/ yet
     cmake -S "$here" -B "$scratch" -Dember_DIR="$ember_build" "$@" >"$scratch.configure.log" 2>&1 ||
       { tail -n 30 "$scratch.configure.log"; exit 1; }
     cmake --build "$scratch" -j 2 >"$scratch.build.log" 2>&1 || { tail -n 40 "$scratch.build.log"; exit 1; }
