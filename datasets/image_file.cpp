@@ -57,19 +57,24 @@ uint32_t big_endian32(const std::string& bytes, size_t at) {
 //  - stb_image copies 0 bytes to a null pointer on an empty first IDAT (memcpy(NULL, p, 0):
 //    undefined behaviour that UBSan reports). Empty IDAT chunks hold no data: they are dropped.
 //  - stb_image allocates the length an IDAT chunk claims before reading it: 84 bytes claiming
-//    1 GiB allocated 1 GiB. A chunk longer than what is left of the file is refused here, naming it.
+//    1 GiB allocated 1 GiB, and so did a file that ends inside a chunk's header. A chunk longer than
+//    what is left of the file, or cut off, is refused here, naming its offset.
 std::string checked_png(const std::string& bytes, const std::string& name) {
   static const std::string kSignature("\x89PNG\r\n\x1a\n", 8);
   if (bytes.compare(0, 8, kSignature) != 0) return bytes;
   std::string out = kSignature;
   size_t at = 8;
-  while (at + 12 <= bytes.size()) {  // length (4), type (4), data (length), CRC (4)
+  while (at < bytes.size()) {  // length (4), type (4), data (length), CRC (4)
+    check(at + 12 <= bytes.size(), "load_image: cannot read '", name, "': the file ends inside the PNG chunk at offset ",
+          at, " (", bytes.size() - at, " of at least 12 bytes; truncated?)");
     const uint64_t length = big_endian32(bytes, at);
     check(length <= bytes.size() - at - 12, "load_image: cannot read '", name, "': the PNG chunk at offset ", at,
           " claims ", length, " bytes of data, but only ", bytes.size() - at - 12,
           " follow it with its CRC (the file is truncated or damaged)");
+    const bool end = bytes.compare(at + 4, 4, "IEND") == 0;
     if (!(length == 0 && bytes.compare(at + 4, 4, "IDAT") == 0)) out.append(bytes, at, 12 + length);
     at += 12 + length;
+    if (end) break;  // what follows IEND is not read (some programs append data there)
   }
   out.append(bytes, at, std::string::npos);
   return out;
@@ -77,7 +82,8 @@ std::string checked_png(const std::string& bytes, const std::string& name) {
 
 }  // namespace
 
-Image load_image_from_memory(const std::string& bytes, const std::string& name, int desired_channels) {
+Image load_image_from_memory(const std::string& bytes, const std::string& name, int desired_channels,
+                             int64_t max_pixels) {
   check(desired_channels >= 0 && desired_channels <= 4, "load_image: '", name,
         "': desired_channels must be 0..4, got ", desired_channels);
   check(bytes.size() <= static_cast<size_t>(INT32_MAX), "load_image: '", name, "' is ", bytes.size(),
@@ -91,8 +97,8 @@ Image load_image_from_memory(const std::string& bytes, const std::string& name, 
   check(stbi_info_from_memory(data, length, &width, &height, &channels) != 0, "load_image: cannot read '", name,
         "': ", stbi_failure_reason());
   const int64_t pixels = int64_t(width) * height;
-  check(width > 0 && height > 0 && pixels <= kMaxImagePixels, "load_image: '", name, "' says it is ", width, "x",
-        height, " pixels, more than the ", kMaxImagePixels, " pixels this reader accepts (damaged file?)");
+  check(width > 0 && height > 0 && pixels <= max_pixels, "load_image: '", name, "' says it is ", width, "x",
+        height, " pixels, more than the ", max_pixels, " pixels this reader accepts (damaged file?)");
 
   Image image;
   uint8_t* decoded = stbi_load_from_memory(data, length, &image.width, &image.height, &image.channels,

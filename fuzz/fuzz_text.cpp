@@ -1,7 +1,6 @@
 // UTF-8 text corpora (datasets/text.cpp): read_utf8_file on the bytes; text that decodes must
-// encode back to the same bytes, and a vocabulary of it must encode and decode it. (Vocab marks
-// code points in a table of all 0x110000 of them, several ms under ASan: it is built only for
-// inputs whose first byte is '%', or the fuzzer runs at ~100 inputs a second.)
+// encode back to exactly the same bytes. (Vocab is left out: it marks code points in a table of
+// all 0x110000 of them, which under coverage instrumentation costs ~5 ms an input.)
 #include <string>
 
 #include "core/error.h"
@@ -17,10 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const std::string bytes(reinterpret_cast<const char*>(data), size);
-  if (ember::encode_utf8(text) != bytes) std::abort();
-  if (size == 0) return 0;
-  if (data[0] != '%') return 0;
-  ember::Vocab vocab(text);
-  if (vocab.decode(vocab.encode(text)) != bytes) std::abort();
+  if (ember::encode_utf8(text) != bytes) std::abort();  // decoding lost or changed something
   return 0;
 }

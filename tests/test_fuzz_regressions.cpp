@@ -98,3 +98,13 @@ TEST(FuzzRegressions, PngChunkClaimingMoreThanTheFile) {
             std::string::npos)
       << message;
 }
+
+// fuzz_image: a 41-byte PNG that ends 8 bytes into an IDAT chunk claiming 1.5 GiB (length and type,
+// no data, no CRC) made stb_image allocate 1.5 GiB. Fix: a file that ends inside a chunk is refused.
+TEST(FuzzRegressions, PngEndingInsideAChunkHeader) {
+  const std::string path = std::string(EMBER_SOURCE_DIR) + "/tests/data/fuzz/image_cut_chunk_header.png";
+  std::string message = error_of([&] { load_image(path); });
+  EXPECT_NE(message.find("load_image: cannot read '" + path + "': the file ends inside the PNG chunk at offset 33"),
+            std::string::npos)
+      << message;
+}
