@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]      e.g.  scripts/fuzz.sh idx 120
 #
-# TARGET is idx, cifar10, safetensors, config, text or image (or fuzz_idx, ...); all runs each in
+# TARGET is idx, cifar10, safetensors, config, text, image, yolo_labels or coco_json (or fuzz_idx,
+# ...); all runs each in
 # turn for SECONDS (default 60). The seeds in fuzz/corpus/<target>/ are copied to a scratch folder
 # first, so the repository never changes; what the fuzzer finds (crash-*, leak-*, timeout-*, oom-*)
 # is kept in that folder and listed at the end. Exit status 1 when anything was found.
@@ -11,7 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
 seconds=${2:-60}
-all=(idx cifar10 safetensors config text image)
+all=(idx cifar10 safetensors config text image yolo_labels coco_json)
 if [[ $what == all ]]; then targets=("${all[@]}"); else targets=("${what#fuzz_}"); fi
 for t in "${targets[@]}"; do
   [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz.sh: unknown target '$t' (one of: ${all[*]}, all)" >&2; exit 2; }
