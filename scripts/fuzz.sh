@@ -4,8 +4,7 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]      e.g.  scripts/fuzz.sh idx 120
 #
 # TARGET is idx, cifar10, safetensors, config, text, image, yolo_labels or coco_json (or fuzz_idx,
-# ...); all runs each in
-# turn for SECONDS (default 60). The seeds in fuzz/corpus/<target>/ are copied to a scratch folder
+# ...); all runs each in turn for SECONDS (default 60). The seeds in fuzz/corpus/<target>/ are copied to a scratch folder
 # first, so the repository never changes; what the fuzzer finds (crash-*, leak-*, timeout-*, oom-*)
 # is kept in that folder and listed at the end. Exit status 1 when anything was found.
 set -euo pipefail
