@@ -55,7 +55,7 @@ TEST(CudaTensor, GradientsFlowBackAcrossTheCopy) {
   EXPECT_EQ(x.grad().to_vector<double>(), std::vector<double>(12, 2.0));
 }
 
-TEST(CudaTensor, ReadingGpuDataOnTheCpuSaysWhatToDo) {
+TEST(CudaTensor, ReadingGpuDataOnTheCpuNamesTheFix) {
   SKIP_WITHOUT_GPU();
   Tensor g = Tensor::zeros({2, 3}, DType::Float32, Device::CUDA);
   const std::string message = error_of([&] { g.data<float>(); });
