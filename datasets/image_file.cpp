@@ -99,6 +99,13 @@ Image load_image_from_memory(const std::string& bytes, const std::string& name, 
   const int64_t pixels = int64_t(width) * height;
   check(width > 0 && height > 0 && pixels <= max_pixels, "load_image: '", name, "' says it is ", width, "x",
         height, " pixels, more than the ", max_pixels, " pixels this reader accepts (damaged file?)");
+  // No image format here packs more than ~1000 pixels into a byte (deflate's best ratio is about
+  // 1032:1, RLE's less): a 20-byte file claiming millions of pixels is damaged, and stb would
+  // spend seconds decoding zeros past its end (found by fuzz_image).
+  constexpr int64_t kMostPixelsPerByte = 2048;
+  check(pixels <= kMostPixelsPerByte * static_cast<int64_t>(file.size()), "load_image: '", name, "' says it is ",
+        width, "x", height, " pixels, but has only ", file.size(), " bytes: no image format packs that many pixels ",
+        "into so few bytes (damaged or cut file?)");
 
   Image image;
   uint8_t* decoded = stbi_load_from_memory(data, length, &image.width, &image.height, &image.channels,

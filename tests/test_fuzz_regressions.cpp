@@ -108,3 +108,15 @@ TEST(FuzzRegressions, PngEndingInsideAChunkHeader) {
             std::string::npos)
       << message;
 }
+
+// fuzz_image: a 20-byte file whose header claims a large picture made stb decode millions of
+// pixels of nothing past its end (13 s under the fuzzer's sanitizers). Refused from its size.
+TEST(FuzzRegressions, ImageClaimingFarMorePixelsThanItsBytesCanHold) {
+  const std::string dir = scratch("image_claim");
+  const std::string bytes("\x89\x00\x02\x00\xa0\x31\x20\x00\x00\x5d\x00\x19\x31\x20\x0a\x1f\x0f\x0f\x06", 19);
+  write_bytes(dir + "/claims.tga", bytes);
+  // the header claims 8241 x 7946 pixels, under the reader's 2^26-pixel limit
+  EXPECT_NE(error_of([&] { load_image(dir + "/claims.tga"); })
+                .find("says it is 8241x7946 pixels, but has only 19 bytes: no image format packs that many pixels"),
+            std::string::npos);
+}
