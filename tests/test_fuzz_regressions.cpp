@@ -120,3 +120,24 @@ TEST(FuzzRegressions, ImageClaimingFarMorePixelsThanItsBytesCanHold) {
                 .find("says it is 8241x7946 pixels, but has only 19 bytes: no image format packs that many pixels"),
             std::string::npos);
 }
+
+// fuzz_image: a JPEG whose Huffman table claims more than 256 codes made stb_image write past a
+// 257-byte array (UBSan: index 257 out of bounds in stbi__build_huffman). Checked before stb reads it.
+TEST(FuzzRegressions, JpegHuffmanTableWithTooManyCodesIsRefused) {
+  const std::string dir = scratch("jpeg_dht");
+  // the fuzzer's input: SOI, then a DHT segment whose length runs past the end of the file
+  write_bytes(dir + "/cut.jpg", std::string("\xff\xd8\xff\xc4\xd5\x0e\x00\x00\xf2\xd7", 10));
+  EXPECT_NE(error_of([&] { load_image(dir + "/cut.jpg"); }).find("the JPEG segment at offset 2 says it has 54542 bytes"),
+            std::string::npos);
+  // a whole DHT segment whose 16 counts add up to 16 x 17 = 272 codes
+  std::string dht("\xff\xd8\xff\xc4", 4);
+  const size_t length = 2 + 17 + 272;
+  dht += static_cast<char>(length >> 8);
+  dht += static_cast<char>(length & 0xFF);
+  dht += '\x00';
+  dht += std::string(16, '\x11');
+  dht += std::string(272, '\x01');
+  dht += "\xff\xd9";
+  write_bytes(dir + "/codes.jpg", dht);
+  EXPECT_NE(error_of([&] { load_image(dir + "/codes.jpg"); }).find("claims 272 codes (at most 256"), std::string::npos);
+}
