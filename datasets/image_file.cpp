@@ -80,39 +80,32 @@ std::string checked_png(const std::string& bytes, const std::string& name) {
   return out;
 }
 
-// JPEG: the Huffman tables (DHT segments) are checked before stb reads them. A table lists how many
-// codes have each length 1..16; there are at most 256 symbols, and stb_image (Debian's 2.27)
-// writes one byte per code into a 257-byte array without checking: a table claiming more codes
-// wrote past it (found by fuzz_image under UBSan). Segments must also fit in the file.
+// JPEG: the Huffman tables (DHT segments, marker FF C4) are checked before stb reads them. A table
+// lists how many codes have each length 1..16; there are at most 256 symbols, and stb_image
+// (Debian's 2.27) writes one byte per code into a 257-byte array without checking: a table
+// claiming more codes wrote past it (found by fuzz_image under UBSan). stb looks for markers past
+// junk bytes and between scans, so every FF C4 in the file is checked, wherever it stands (in a
+// valid file FF C4 occurs nowhere else: the coded data stuffs a 00 after every FF).
 void check_jpeg(const std::string& bytes, const std::string& name) {
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
   if (bytes.size() < 2 || byte(0) != 0xFF || byte(1) != 0xD8) return;  // not a JPEG
-  size_t at = 2;
-  while (at + 4 <= bytes.size()) {
-    if (byte(at) != 0xFF) return;  // entropy-coded data or padding: stb takes it from here
-    const uint8_t marker = byte(at + 1);
-    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0xFF) {
-      at += marker == 0xFF ? 1 : 2;  // markers without a length (and fill bytes)
-      continue;
-    }
-    if (marker == 0xDA || marker == 0xD9) return;  // start of scan / end of image: tables are done
+  for (size_t at = 2; at + 1 < bytes.size(); ++at) {
+    if (byte(at) != 0xFF || byte(at + 1) != 0xC4) continue;
+    check(at + 4 <= bytes.size(), "load_image: cannot read '", name, "': the file ends inside the JPEG segment at offset ", at);
     const size_t length = (size_t(byte(at + 2)) << 8) | byte(at + 3);  // includes its own two bytes
     check(length >= 2 && at + 2 + length <= bytes.size(), "load_image: cannot read '", name,
           "': the JPEG segment at offset ", at, " says it has ", length, " bytes, past the end of the file");
-    if (marker == 0xC4) {  // DHT: tables of [class/id][16 counts][the symbols]
-      size_t t = at + 4;
-      const size_t end = at + 2 + length;
-      while (t < end) {
-        check(t + 17 <= end, "load_image: cannot read '", name, "': the JPEG Huffman table at offset ", t,
-              " is cut short");
-        size_t codes = 0;
-        for (size_t i = 1; i <= 16; ++i) codes += byte(t + i);
-        check(codes <= 256 && t + 17 + codes <= end, "load_image: cannot read '", name,
-              "': the JPEG Huffman table at offset ", t, " claims ", codes, " codes (at most 256, inside its segment)");
-        t += 17 + codes;
-      }
+    // [class/id][16 counts][the symbols], as many tables as fit in the segment
+    const size_t end = at + 2 + length;
+    for (size_t t = at + 4; t < end;) {
+      check(t + 17 <= end, "load_image: cannot read '", name, "': the JPEG Huffman table at offset ", t,
+            " is cut short");
+      size_t codes = 0;
+      for (size_t i = 1; i <= 16; ++i) codes += byte(t + i);
+      check(codes <= 256 && t + 17 + codes <= end, "load_image: cannot read '", name,
+            "': the JPEG Huffman table at offset ", t, " claims ", codes, " codes (at most 256, inside its segment)");
+      t += 17 + codes;
     }
-    at += 2 + length;
   }
 }
 
