@@ -1,6 +1,8 @@
 // Image files through stb (see image_file.h).
 #include "datasets/image_file.h"
 
+#include <cctype>
+
 #include "core/error.h"
 #include "core/fs.h"
 
@@ -109,6 +111,27 @@ void check_jpeg(const std::string& bytes, const std::string& name) {
   }
 }
 
+// PNM (P5 grey, P6 colour): the header's numbers (width, height, maximum value) are read by stb into
+// an int without an overflow check (UBSan: "888888888 * 10" in stbi__pnm_getinteger, found by
+// fuzz_image). Each number is checked here first: at most 9 digits.
+void check_pnm(const std::string& bytes, const std::string& name) {
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
+  size_t at = 2;
+  for (int number = 0; number < 3 && at < bytes.size(); ++number) {
+    while (at < bytes.size() && (std::isspace(static_cast<unsigned char>(bytes[at])) || bytes[at] == '#')) {
+      if (bytes[at] == '#')  // a comment runs to the end of the line
+        while (at < bytes.size() && bytes[at] != '\n' && bytes[at] != '\r') ++at;
+      else
+        ++at;
+    }
+    size_t digits = 0;
+    while (at < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[at]))) ++at, ++digits;
+    check(digits <= 9, "load_image: cannot read '", name, "': a number in its PNM header has ", digits,
+          " digits (a damaged file: no image is that large)");
+    if (digits == 0) return;  // not a number: stb reports the bad header
+  }
+}
+
 }  // namespace
 
 Image load_image_from_memory(const std::string& bytes, const std::string& name, int desired_channels,
@@ -118,6 +141,7 @@ Image load_image_from_memory(const std::string& bytes, const std::string& name, 
   check(bytes.size() <= static_cast<size_t>(INT32_MAX), "load_image: '", name, "' is ", bytes.size(),
         " bytes, more than stb_image reads (2 GiB)");
   check_jpeg(bytes, name);
+  check_pnm(bytes, name);
   const std::string file = checked_png(bytes, name);
   const auto* data = reinterpret_cast<const stbi_uc*>(file.data());
   const int length = static_cast<int>(file.size());

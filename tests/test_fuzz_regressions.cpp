@@ -141,3 +141,11 @@ TEST(FuzzRegressions, JpegHuffmanTableWithTooManyCodesIsRefused) {
   write_bytes(dir + "/codes.jpg", dht);
   EXPECT_NE(error_of([&] { load_image(dir + "/codes.jpg"); }).find("claims 272 codes (at most 256"), std::string::npos);
 }
+
+// fuzz_image: a PNM header number of ten digits overflowed stb's int (UBSan). Checked first.
+TEST(FuzzRegressions, PnmHeaderNumberTooLongIsRefused) {
+  const std::string dir = scratch("pnm");
+  write_bytes(dir + "/big.pgm", "P5 8888888888 2 255\n");
+  EXPECT_NE(error_of([&] { load_image(dir + "/big.pgm"); }).find("a number in its PNM header has 10 digits"),
+            std::string::npos);
+}
