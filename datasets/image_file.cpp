@@ -90,7 +90,8 @@ std::string checked_png(const std::string& bytes, const std::string& name) {
 // valid file FF C4 occurs nowhere else: the coded data stuffs a 00 after every FF).
 void check_jpeg(const std::string& bytes, const std::string& name) {
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(bytes[i]); };
-  if (bytes.size() < 2 || byte(0) != 0xFF || byte(1) != 0xD8) return;  // not a JPEG
+  // stb takes a file as JPEG when it starts with FF, any number of FF fill bytes, then D8
+  if (bytes.empty() || byte(0) != 0xFF) return;
   for (size_t at = 2; at + 1 < bytes.size(); ++at) {
     if (byte(at) != 0xFF || byte(at + 1) != 0xC4) continue;
     check(at + 4 <= bytes.size(), "load_image: cannot read '", name, "': the file ends inside the JPEG segment at offset ", at);
