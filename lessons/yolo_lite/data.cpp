@@ -41,6 +41,12 @@ DetectionSet scenes_from(const MnistData& sources, int64_t begin, int64_t end, i
                                sources.class_names, count, options, gen);
 }
 
+// The seed of epoch `epoch`'s training scenes: a multiple of 3 (the validation and test scenes use
+// data_seed * 3 + 1 and + 2), different for every epoch.
+uint64_t training_seed(uint64_t seed, int64_t epoch) {
+  return seed * 3 + static_cast<uint64_t>(epoch - 1) * 3 * 1000003;
+}
+
 // --data=FOLDER: every image resized to the canvas (boxes scaled along).
 DetectionSet folder_set(const std::string& folder, const Config& cfg) {
   DetectionSet set = read_yolo_folder(folder, /*channels=*/1);
@@ -106,9 +112,19 @@ LessonData load_data(const Config& cfg, bool training) {
   MnistData train_sources = load(Split::Train);
   const int64_t n = train_sources.images.size(0), n_val = n / 10;
   check(n_val >= 1, "yolo_lite: ", data.source, " has ", n, " training images: too few to set a tenth aside");
-  data.train = scenes_from(train_sources, 0, n - n_val, cfg.get_int("scenes_train"), options, seed * 3);
+  data.train = scenes_from(train_sources, 0, n - n_val, cfg.get_int("scenes_train"), options, training_seed(seed, 1));
+  data.train_sources = train_sources.images.slice(0, 0, n - n_val);
+  data.train_labels = train_sources.labels.slice(0, 0, n - n_val);
+  data.scene_options = options;
   data.val = scenes_from(train_sources, n - n_val, n, cfg.get_int("scenes_val"), options, data_seed * 3 + 1);
   return data;
+}
+
+DetectionSet fresh_training_scenes(const LessonData& data, const Config& cfg, int64_t epoch) {
+  if (epoch <= 1 || !data.train_sources.defined()) return data.train;
+  Generator gen(training_seed(static_cast<uint64_t>(cfg.get_int("seed")), epoch));
+  return generate_digit_scenes(data.train_sources, data.train_labels, data.class_names,
+                               static_cast<int64_t>(data.train.images.size()), data.scene_options, gen);
 }
 
 Tensor stack_images(const DetectionSet& set, size_t begin, size_t end) {

@@ -6,6 +6,7 @@
 //   data.cpp      the digit scenes (or a YOLO folder): train / validation / test, as tensors
 //   anchors.cpp   the B anchor boxes: k-means on the training boxes with the distance 1 - IoU
 //   model.cpp     the conv-BN-LeakyReLU backbone and the detection head; optimizer and schedule
+//   init_backbone.cpp  --init_backbone: the first convolutions from the sliding-window classifier
 //   targets.cpp   which grid cell and anchor is responsible for each true box (target assignment)
 //   loss.cpp      the YOLO loss from differentiable engine ops (autograd gives the gradient)
 //   decode.cpp    the head's numbers -> boxes with scores, then non-max suppression
@@ -49,6 +50,10 @@ struct LessonData {
   std::string source;                    // where the objects / images came from, for the first lines
   std::vector<std::string> class_names;  // class_names[class_id]
   DetectionSet train, val, test;         // every image canvas x canvas, boxes in its pixels
+  // Generated scenes only: the digits the training scenes are pasted from (the first 90% of the
+  // training digits) and how, so that fresh_training_scenes can paste new ones every epoch.
+  Tensor train_sources, train_labels;
+  SceneOptions scene_options;
 };
 
 // The scenes the settings ask for: generated from the real MNIST digits (train and validation
@@ -57,6 +62,12 @@ struct LessonData {
 // train/, val/ and test/ sub-folders; without val/, the last tenth of train/). With
 // training = false only the test set is made.
 LessonData load_data(const Config& cfg, bool training = true);
+
+// --fresh_scenes: the training scenes of epoch `epoch` (1, 2, ...): epoch 1's are data.train, every
+// later epoch pastes new scenes from the same training digits with a generator of its own (seeded
+// from --seed and the epoch, so a resumed run gets the same scenes). A --data folder has no digits
+// to paste: its training images are returned unchanged.
+DetectionSet fresh_training_scenes(const LessonData& data, const Config& cfg, int64_t epoch);
 
 // The images of a set as one batch tensor [N, C, H, W] (every image must have the same shape).
 Tensor stack_images(const DetectionSet& set, size_t begin, size_t end);
@@ -91,6 +102,7 @@ struct ModelShape {
   int64_t anchors = 5;   // B
   int64_t classes = 10;  // K
   int64_t width = 8;     // channels of the first conv; doubled after every pooling
+  int64_t stem_kernel = 3;  // kernel size of the first two convolutions (5: the sliding-window classifier's)
 };
 ModelShape model_shape(const Config& cfg, int64_t channels, int64_t classes);
 // The detector: [N, C, H, W] -> [N, B (5 + K), S, S]. The backbone's layers are named
@@ -105,6 +117,18 @@ class YoloLite : public Module {
   std::shared_ptr<Conv2d> head;
 };
 std::unique_ptr<Optimizer> build_optimizer(const Config& cfg, const Module& model);
+
+// ---- init_backbone.cpp -------------------------------------------------------------------------------
+// --init_backbone: which tensor of the sliding-window classifier's checkpoint starts which of the
+// detector's (its two convolutions' weights -> the detector's first two convolutions).
+struct BackboneMapping {
+  std::string classifier, detector;
+};
+const std::vector<BackboneMapping>& classifier_to_backbone();
+// Copies the mapped tensors of a sliding_window checkpoint (classifier.safetensors) into the model.
+// A file of another lesson, a missing tensor or one of another shape is an error that names the
+// tensors and their shapes (and nothing is copied then).
+void init_backbone_from_classifier(YoloLite& model, const std::string& path);
 std::function<double(int64_t)> build_schedule(const Config& cfg, int64_t total_steps);
 
 // ---- targets.cpp -------------------------------------------------------------------------------------

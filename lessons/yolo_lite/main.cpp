@@ -212,6 +212,8 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   Generator gen(cfg.get_int("seed"));
   auto model = std::make_shared<YoloLite>(
       model_shape(cfg, channels, static_cast<int64_t>(data.class_names.size())), gen);
+  if (!cfg.get_string("init_backbone").empty() && resumed.empty())
+    init_backbone_from_classifier(*model, cfg.get_string("init_backbone"));
   std::cout << "\n" << model->summary({1, channels, cfg.get_int("canvas"), cfg.get_int("canvas")}) << "\n";
   std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   const int64_t steps_per_epoch =
@@ -260,7 +262,14 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   for (int64_t epoch = first_epoch; epoch <= epochs; ++epoch) {
     Progress progress(steps_per_epoch, cfg.get_int("print_every"));
     progress.set_prefix(format_line("epoch %lld/%lld", static_cast<long long>(epoch), static_cast<long long>(epochs)));
-    EpochResult trained = train_one_epoch(*model, *optimizer, data.train, batch_size, context, schedule, step, epoch,
+    // --fresh_scenes: new scenes every epoch (the same count), so the network cannot learn the set by heart
+    DetectionSet fresh;
+    const DetectionSet* scenes = &data.train;
+    if (cfg.get_bool("fresh_scenes") && epoch > 1) {
+      fresh = fresh_training_scenes(data, cfg, epoch);
+      scenes = &fresh;
+    }
+    EpochResult trained = train_one_epoch(*model, *optimizer, *scenes, batch_size, context, schedule, step, epoch,
                                           gen, last_finite, progress);
     step_seconds += trained.step_seconds;
     images_trained += trained.images;

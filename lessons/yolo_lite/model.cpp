@@ -12,6 +12,9 @@
 //   backbone.19-21 Conv2d(64, 64, 3, pad 1)  BatchNorm2d  LeakyReLU(0.1)                [N, 64, 6, 6]
 //   head           Conv2d(64, B (5 + K), 1)                                             [N, B (5 + K), 6, 6]
 //
+// --stem_kernel=5 makes the first two convolutions 5x5 (padding 2), the shape of the sliding-window
+// classifier's, so that --init_backbone can start them from it (init_backbone.cpp).
+//
 // The two convolutions at the grid's resolution let a cell see far enough (a receptive field of
 // about 110 pixels) to measure a digit that is larger than the cell. Channels double after every
 // pooling (the usual trade: half the resolution, twice the features) up to 8 x width. The
@@ -28,13 +31,16 @@ ModelShape model_shape(const Config& cfg, int64_t channels, int64_t classes) {
                     .grid = cfg.get_int("grid"),
                     .anchors = cfg.get_int("anchors"),
                     .classes = classes,
-                    .width = cfg.get_int("width")};
+                    .width = cfg.get_int("width"),
+                    .stem_kernel = cfg.get_int("stem_kernel")};
 }
 
 namespace {
 
-void add_conv_block(Sequential& net, int64_t in, int64_t out, Generator& gen) {
-  net.push_back(std::make_shared<Conv2d>(in, out, 3, Conv2dLayerOptions{.padding = 1, .bias = false}, &gen));
+// A k x k convolution with padding k / 2 (odd k): the output has the input's size.
+void add_conv_block(Sequential& net, int64_t in, int64_t out, Generator& gen, int64_t kernel = 3) {
+  net.push_back(
+      std::make_shared<Conv2d>(in, out, kernel, Conv2dLayerOptions{.padding = kernel / 2, .bias = false}, &gen));
   net.push_back(std::make_shared<BatchNorm2d>(out));
   net.push_back(std::make_shared<LeakyReLU>(0.1));  // YOLO's slope: negative inputs still pass a little gradient
 }
@@ -42,6 +48,8 @@ void add_conv_block(Sequential& net, int64_t in, int64_t out, Generator& gen) {
 }  // namespace
 
 YoloLite::YoloLite(const ModelShape& s, Generator& gen) : shape(s) {
+  check(s.stem_kernel >= 1 && s.stem_kernel % 2 == 1, "YoloLite: the first convolutions' kernel must be odd (",
+        "padding k / 2 keeps the size), got ", s.stem_kernel);
   check(s.grid >= 1 && s.canvas % s.grid == 0, "YoloLite: the canvas (", s.canvas, ") must be a multiple of the grid (",
         s.grid, ")");
   int64_t poolings = 0;
@@ -53,7 +61,7 @@ YoloLite::YoloLite(const ModelShape& s, Generator& gen) : shape(s) {
   backbone = register_module("backbone", std::make_shared<Sequential>());
   int64_t channels = s.channels, out = s.width;
   for (int64_t p = 0; p < poolings; ++p) {
-    add_conv_block(*backbone, channels, out, gen);
+    add_conv_block(*backbone, channels, out, gen, p < 2 ? s.stem_kernel : 3);
     backbone->push_back(std::make_shared<MaxPool2d>(2));
     channels = out;
     out = std::min(out * 2, s.width * 8);

@@ -28,6 +28,10 @@ void add_settings(Config& cfg) {
   cfg.add_int("grid", 6, "S: the S x S grid of cells (canvas / grid must be a power of two)");
   cfg.add_int("anchors", 5, "B: anchor boxes per cell (priors from k-means on the training boxes)");
   cfg.add_int("width", 8, "channels of the first convolution (doubled after every pooling, up to 8x)");
+  cfg.add_int("stem_kernel", 3, "kernel size of the first two convolutions (3, or 5 as the sliding-window classifier's)");
+  cfg.add_string("init_backbone", "",
+                 "start the first two convolutions from a sliding_window classifier.safetensors (needs "
+                 "--width=16 --stem_kernel=5)");
 
   // the loss
   cfg.add_float("lambda_coord", 5.0, "weight of the box coordinates term");
@@ -46,6 +50,7 @@ void add_settings(Config& cfg) {
   cfg.add_string("schedule", "cosine", "constant, or cosine (warmup, then down to min_lr)");
   cfg.add_int("warmup_steps", 200, "cosine: steps of linear warmup from 0 to lr");
   cfg.add_float("min_lr", 1e-5, "cosine: the learning rate at the end");
+  cfg.add_bool("fresh_scenes", false, "new training scenes (from the same training digits) every epoch, not the same ones");
   cfg.add_int("seed", 0, "seed of the weights, the shuffling, the training scenes and the anchors' k-means");
 
   // detecting
@@ -110,6 +115,8 @@ void check_settings(const Config& cfg) {
         "halves the picture): --canvas=", canvas, " --grid=", grid);
   check_int_range(cfg, "anchors", 1, 20);
   check_int_range(cfg, "width", 1, 512);
+  check(cfg.get_int("stem_kernel") == 3 || cfg.get_int("stem_kernel") == 5 || cfg.get_int("stem_kernel") == 7,
+        "yolo_lite: --stem_kernel must be 3, 5 or 7, got ", cfg.get_int("stem_kernel"));
   check_float_range(cfg, "lambda_coord", 0.0, 1000.0);
   check_float_range(cfg, "lambda_obj", 0.0, 1000.0);
   check_float_range(cfg, "lambda_noobj", 0.0, 1000.0);
