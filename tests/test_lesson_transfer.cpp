@@ -160,9 +160,43 @@ TEST(LessonTransfer, FineTuningMovesTheBackboneWithASmallerLearningRate) {
   }
   EXPECT_EQ(backbone_params, static_cast<int64_t>(net.backbone->parameters().size()));
   const auto before = snapshot(*net.backbone);
+  const auto pretrained_before = snapshot(*pretrained.backbone);
   transfer::TrainOptions options{.steps = 3, .batch_size = 8, .curve_points = 1, .print_every = 100, .label = "finetune test"};
   transfer::train_steps(net, *optimizer, random_images(16, 6), random_images(10, 7), nullptr, options);
   EXPECT_NE(snapshot(*net.backbone), before);
+  // the loaded copy moved, not the pretrained backbone the next regimes start from
+  EXPECT_EQ(snapshot(*pretrained.backbone), pretrained_before);
+}
+
+// After adapt_batch_norm, the frozen backbone in eval mode normalises the target images as a
+// training-mode batch norm of all of them at once would: per channel, the exact mean and variance
+// (running_var unbiased, n/(n-1) of the batch's). Chunks of 7 of 20 images check the sums.
+TEST(LessonTransfer, AdaptBatchNormEstimatesTheTargetStatistics) {
+  Generator gen(11);
+  transfer::TransferNet pretrained(4, 10, gen);
+  // source statistics far from the target's, as clothes against digits
+  for (auto [name, t] : pretrained.backbone->state_dict())
+    if (name.find("running_mean") != std::string::npos) t.data<float>()[0] = 5.0f;  // shares the buffer
+  transfer::TransferNet net(4, 10, gen), reference(4, 10, gen);
+  transfer::prepare_regime(net, "frozen", transfer::backbone_state(pretrained));
+  reference.load_state_dict(net.state_dict());
+  const Tensor images = random_images(20, 12).images;
+  std::vector<Tensor> weights_before;
+  for (const Tensor& p : net.backbone->parameters()) weights_before.push_back(p.clone());
+
+  transfer::adapt_batch_norm(net, images, /*batch_size=*/7);
+  net.backbone->eval();
+  reference.backbone->train();  // every batch norm: the statistics of this one batch of 20
+  NoGradGuard no_grad;
+  const std::vector<float> adapted = (*net.backbone)(images).to_vector<float>();
+  const std::vector<float> batch = (*reference.backbone)(images).to_vector<float>();
+  ASSERT_EQ(adapted.size(), batch.size());
+  for (size_t i = 0; i < adapted.size(); ++i) EXPECT_NEAR(adapted[i], batch[i], 2e-3) << i;
+  const std::vector<Tensor> after = net.backbone->parameters();
+  for (size_t i = 0; i < after.size(); ++i)
+    EXPECT_EQ(after[i].to_vector<float>(), weights_before[i].to_vector<float>()) << "parameter " << i << " moved";
+  // and the first batch norm's mean is no longer the source's 5
+  EXPECT_LT(std::abs(net.backbone->at<BatchNorm2d>(1)->running_mean.to_vector<float>()[0]), 1.0f);
 }
 
 TEST(LessonTransfer, ShotsAreNestedAndBalanced) {

@@ -92,6 +92,14 @@ std::unique_ptr<Optimizer> regime_optimizer(TransferNet& net, const std::string&
                                             double backbone_lr_scale, double weight_decay);
 // The backbone's tensors (parameters and buffers) as a state dict of its own names.
 StateDict backbone_state(const TransferNet& net);
+// A frozen backbone runs its batch norms in eval mode, with the running statistics of the SOURCE
+// images (clothes). The digits give each channel another mean and variance, so every batch norm
+// shifts and scales them wrongly, and ReLU then cuts at the wrong place. This re-estimates them on
+// the target images (already normalised, [N, 1, 28, 28]; the labelled shots, no labels needed):
+// each batch norm in order gets the exact mean and variance (unbiased, as training stores it) of
+// its input over all the images, the earlier ones already re-estimated ("AdaBN", Li et al. 2016).
+// Only running_mean and running_var change; no weight moves.
+void adapt_batch_norm(TransferNet& net, const Tensor& images, int64_t batch_size = 500);
 
 // ---- train.cpp ---------------------------------------------------------------------------------------
 struct CurvePoint {

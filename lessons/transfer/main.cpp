@@ -211,6 +211,9 @@ int run(Config& cfg) {
       Generator gen(cfg.get_int("seed"));
       TransferNet net(cfg.get_int("width"), 10, gen);
       prepare_regime(net, regime, backbone.state);
+      // frozen: the batch norms' statistics of the clothes, or re-estimated on these digits
+      if (regime == "frozen" && cfg.get_string("frozen_bn") == "target")
+        adapt_batch_norm(net, normalize(labelled.images, {backbone.mean}, {backbone.std}));
       const double lr = cfg.get_float("lr") * (regime == "frozen" ? cfg.get_float("probe_lr_scale") : 1.0);
       std::unique_ptr<Optimizer> optimizer = regime_optimizer(net, regime, lr,
                                                              cfg.get_float("backbone_lr_scale"),

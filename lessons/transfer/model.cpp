@@ -8,6 +8,8 @@
 //   finetune  backbone starts from the pretrained weights and moves a little (a small learning
 //             rate), the new head moves freely: usually the best with some data
 //   scratch   the baseline: the same network from random weights
+#include <vector>
+
 #include "core/ops.h"
 #include "lessons/transfer/lesson.h"
 
@@ -41,6 +43,45 @@ void prepare_regime(TransferNet& net, const std::string& regime, const StateDict
   // A frozen parameter records no gradient, so backward() never computes one for it, and the
   // optimizer (which only gets the head) cannot move it.
   if (regime == "frozen") net.backbone->requires_grad(false);
+}
+
+void adapt_batch_norm(TransferNet& net, const Tensor& images, int64_t batch_size) {
+  check(images.dim() == 4 && images.size(0) > 1, "adapt_batch_norm: expected at least 2 images [N, C, H, W], got ",
+        shape_str(images.shape()));
+  NoGradGuard no_grad;
+  const bool was_training = net.backbone->is_training();
+  net.backbone->eval();  // the layers before each batch norm use the statistics already re-estimated
+  const Sequential& layers = *net.backbone;
+  for (size_t j = 0; j < layers.size(); ++j) {
+    auto bn = std::dynamic_pointer_cast<BatchNorm>(layers[j]);
+    if (!bn) continue;
+    const int64_t channels = bn->num_features;
+    std::vector<double> sum(channels, 0.0), squares(channels, 0.0);
+    int64_t count = 0;  // values per channel: N * H * W
+    for (int64_t begin = 0; begin < images.size(0); begin += batch_size) {
+      Tensor x = images.slice(0, begin, std::min(begin + batch_size, images.size(0)));
+      for (size_t k = 0; k < j; ++k) x = (*layers[k])(x);  // the input of batch norm j: [B, C, H, W]
+      const int64_t b = x.size(0), plane = x.numel() / (b * channels);
+      const float* p = x.data<float>();
+      for (int64_t i = 0; i < b; ++i)
+        for (int64_t c = 0; c < channels; ++c)
+          for (int64_t q = 0; q < plane; ++q) {
+            const double v = p[(i * channels + c) * plane + q];
+            sum[c] += v;
+            squares[c] += v * v;
+          }
+      count += b * plane;
+    }
+    float* mean = bn->running_mean.data<float>();
+    float* var = bn->running_var.data<float>();
+    const double n = static_cast<double>(count);
+    for (int64_t c = 0; c < channels; ++c) {
+      const double m = sum[c] / n;
+      mean[c] = static_cast<float>(m);
+      var[c] = static_cast<float>(std::max(squares[c] / n - m * m, 0.0) * n / (n - 1.0));  // unbiased
+    }
+  }
+  if (was_training) net.backbone->train();
 }
 
 std::unique_ptr<Optimizer> regime_optimizer(TransferNet& net, const std::string& regime, double lr,

@@ -39,6 +39,8 @@ void add_settings(Config& cfg) {
   cfg.add_float("backbone_lr_scale", 0.1, "finetune: the backbone's learning rate is lr times this");
   cfg.add_float("probe_lr_scale", 10.0, "frozen: the new head's learning rate is lr times this (a linear layer on "
                 "fixed features takes larger steps than a whole network)");
+  cfg.add_string("frozen_bn", "source", "frozen: the batch norms keep the source images' running statistics "
+                 "(source), or re-estimate them on the labelled target images before training (target; AdaBN)");
   cfg.add_float("weight_decay", 0.01, "weight decay of conv/linear weights");
   cfg.add_int("max_shift", 2, "augment: shift each training digit by up to this many pixels (0: none; no flips: a "
               "mirrored 2 is no 2)");
@@ -104,6 +106,9 @@ void check_settings(const Config& cfg) {
         "' is not one of: auto, fashion, cifar10");
   parse_shots(cfg.get_string("shots"));
   parse_regimes(cfg.get_string("regimes"));
+  const std::string& frozen_bn = cfg.get_string("frozen_bn");
+  check(frozen_bn == "source" || frozen_bn == "target", "transfer: --frozen_bn='", frozen_bn,
+        "' is not one of: source, target");
   check_int_range(cfg, "pretrain_images", 0, 1000000000);
   check_int_range(cfg, "pretrain_epochs", 1, 10000);
   check_int_range(cfg, "width", 1, 1024);
