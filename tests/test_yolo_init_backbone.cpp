@@ -1,7 +1,8 @@
 // --init_backbone (lessons/yolo_lite/init_backbone.cpp): the sliding-window lesson's classifier,
 // saved by that lesson's own code, starts the detector's first two convolutions; the tensors copied
 // are equal, and a checkpoint that does not fit is an error naming the tensors and their shapes.
-// Also --fresh_scenes (data.cpp): new training scenes every epoch, the same ones for the same seed.
+// Also --fresh_scenes (data.cpp): new training scenes every epoch, the same ones for the same seed;
+// and --compare_sliding (compare.cpp): both detectors on the same scenes.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -115,4 +116,43 @@ TEST(YoloFreshScenes, EveryEpochNewScenesTheSameForTheSameSeed) {
   EXPECT_NE(pixels(second), pixels(data.train));
   EXPECT_NE(pixels(second), pixels(yolo::fresh_training_scenes(data, cfg, 3)));
   EXPECT_EQ(pixels(second), pixels(yolo::fresh_training_scenes(data, cfg, 2)));  // seeded: a resume sees the same
+}
+
+TEST(YoloCompareSliding, BothDetectorsOnTheSameScenesWithTheSlidingWindowsOwnSettings) {
+  // a classifier checkpoint as the sliding-window lesson saves it: weights, its settings, box shapes
+  const std::string path = scratch("classifier_for_speed.safetensors");
+  Generator gen(7);
+  std::shared_ptr<Sequential> classifier = sliding_window::build_classifier(gen);
+  Config sliding_cfg;
+  sliding_window::add_settings(sliding_cfg);
+  sliding_cfg.set("scales", "1", "test");
+  const sliding_window::BoxShapes shapes(sliding_window::kNumDigits, {0.6, 0.7});
+  AdamW optimizer(classifier->parameters());
+  StateDict state = classifier->state_dict();
+  save_checkpoint(path, NamedTensors(state.begin(), state.end()), optimizer, 0, gen.state(),
+                  {{"lesson", "sliding_window"}, {"config", sliding_cfg.dump()},
+                   {"box_shapes", sliding_window::box_shapes_text(shapes)}});
+
+  DetectionSet scenes;
+  scenes.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  for (int i = 0; i < 3; ++i)
+    scenes.images.push_back({Tensor::rand({1, 32, 32}, &gen), {LabelledBox{i, 4, 4, 20, 24}}, std::to_string(i)});
+  yolo::YoloLite detector(detector_shape(4, 3), gen);
+  const std::vector<yolo::Anchor> anchors = {{0.3, 0.4}, {0.6, 0.7}};
+  const std::vector<yolo::SpeedRow> rows =
+      yolo::compare_with_sliding_window(detector, anchors, scenes, 0.005, 0.45, 2, path);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].name, "sliding window");
+  for (const yolo::SpeedRow& r : rows) {
+    EXPECT_GT(r.images_per_second, 0.0) << r.name;
+    EXPECT_GE(r.map50, 0.0) << r.name;
+  }
+  // one scene per pass or two: the same detector, the same boxes, the same scores
+  EXPECT_DOUBLE_EQ(rows[1].map50, rows[2].map50);
+  EXPECT_DOUBLE_EQ(rows[1].map50_95, rows[2].map50_95);
+  EXPECT_NE(yolo::speed_table(rows).find("speed-up"), std::string::npos);
+  const std::string other = scratch("not_a_classifier.safetensors");
+  save_safetensors(other, {{"0.weight", Tensor::zeros({16, 1, 5, 5})}}, {{"lesson", "yolo_lite"}});
+  EXPECT_ERROR(yolo::compare_with_sliding_window(detector, anchors, scenes, 0.005, 0.45, 2, other),
+               "not a checkpoint of the sliding_window lesson");
 }

@@ -7,6 +7,7 @@
 //   anchors.cpp   the B anchor boxes: k-means on the training boxes with the distance 1 - IoU
 //   model.cpp     the conv-BN-LeakyReLU backbone and the detection head; optimizer and schedule
 //   init_backbone.cpp  --init_backbone: the first convolutions from the sliding-window classifier
+//   compare.cpp   --compare_sliding: images/s and mAP against the sliding-window detector, same scenes
 //   targets.cpp   which grid cell and anchor is responsible for each true box (target assignment)
 //   loss.cpp      the YOLO loss from differentiable engine ops (autograd gives the gradient)
 //   decode.cpp    the head's numbers -> boxes with scores, then non-max suppression
@@ -219,6 +220,21 @@ struct Evaluation {
 std::vector<CocoGroundTruth> coco_ground_truth(const DetectionSet& set);
 Evaluation evaluate(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
                     double score_threshold, double nms_iou, int64_t batch_size);
+
+// ---- compare.cpp -------------------------------------------------------------------------------------
+// --compare_sliding: the sliding-window lesson's detector against this one on the same scenes, with
+// the same threads: images per second (everything from pixels to the boxes after NMS) and mAP.
+struct SpeedRow {
+  std::string name;
+  double map50 = 0, map50_95 = 0, images_per_second = 0;
+};
+// Rows: the sliding window (one scene at a time), the detector one scene per pass, and the detector
+// `batch_size` scenes per pass. `classifier_path` is a sliding_window classifier.safetensors.
+std::vector<SpeedRow> compare_with_sliding_window(Module& detector, const std::vector<Anchor>& anchors,
+                                                  const DetectionSet& scenes, double score_threshold, double nms_iou,
+                                                  int64_t batch_size, const std::string& classifier_path);
+// The rows as a table, each with its speed-up over the first row.
+std::string speed_table(const std::vector<SpeedRow>& rows);
 
 // ---- report.cpp --------------------------------------------------------------------------------------
 struct EpochRecord {

@@ -6,6 +6,8 @@
 //   build/bin/yolo_lite --eval=runs/yolo_lite/checkpoint.safetensors
 //   build/bin/yolo_lite --eval=runs/yolo_lite/checkpoint.safetensors --detect=my_digits.png
 //   build/bin/yolo_lite --data=my_labelled_folder       train on a YOLO-format folder
+//   build/bin/yolo_lite --eval=CHECKPOINT --compare_sliding=runs/sliding_window/classifier.safetensors
+//                                                       images/s against the sliding window, same scenes
 //   ./run.sh yolo --help                                every setting with its default
 //
 // The story, in order: settings -> data (train / validation / test scenes) -> anchors (k-means on
@@ -368,6 +370,33 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
                              loaded.cfg.get_float("nms_iou"), loaded.cfg.get_int("eval_batch_size"));
   print_test_report(test, data.class_names, data.test.images.size());
   std::cout << score_line(test) << std::endl;
+  const std::string classifier = loaded.cfg.get_string("compare_sliding");
+  if (!classifier.empty()) {
+    std::cout << format_line("\nspeed against the sliding window (%s) on the same %zu test scenes, %d threads:\n",
+                             classifier.c_str(), data.test.images.size(), get_num_threads())
+              << std::flush;
+    const std::vector<SpeedRow> rows = compare_with_sliding_window(
+        *loaded.model, loaded.anchors, data.test, loaded.cfg.get_float("score_threshold"),
+        loaded.cfg.get_float("nms_iou"), loaded.cfg.get_int("eval_batch_size"), classifier);
+    std::cout << speed_table(rows);
+    JsonObject speed;
+    speed.set("scenes", static_cast<int64_t>(data.test.images.size()))
+        .set("threads", get_num_threads())
+        .set("sliding_window_checkpoint", classifier)
+        .set("yolo_checkpoint", path);
+    const char* keys[] = {"sliding_window", "yolo_one_scene_per_pass", "yolo_batched"};
+    for (size_t r = 0; r < rows.size(); ++r) {
+      nlohmann::ordered_json o = {{"map50", rows[r].map50},
+                                  {"map50_95", rows[r].map50_95},
+                                  {"images_per_second", rows[r].images_per_second},
+                                  {"speedup", rows[r].images_per_second / rows[0].images_per_second}};
+      speed.set_json(keys[r], o.dump());
+    }
+    make_dirs(loaded.cfg.get_string("out_dir"));
+    const std::string out = loaded.cfg.get_string("out_dir") + "/speed_vs_sliding_window.json";
+    speed.save(out);
+    std::cout << "wrote " << out << std::endl;
+  }
   return 0;
 }
 

@@ -65,6 +65,8 @@ void add_settings(Config& cfg) {
   cfg.add_int("eval_batch_size", 100, "scenes per forward pass when detecting");
   cfg.add_int("show_scenes", 16, "test scenes drawn with their boxes in test_scenes.png");
   cfg.add_string("eval", "", "a checkpoint to score on the test scenes instead of training");
+  cfg.add_string("compare_sliding", "",
+                 "with --eval: a sliding_window classifier.safetensors to compare images/s and mAP with, same scenes");
   cfg.add_string("detect", "", "an image file: detect digits in it with --eval's checkpoint (or out_dir's)");
   cfg.add_bool("resume", false, "continue the run in out_dir from its checkpoint (its settings, then the command line)");
   cfg.add_int("stop_after_epoch", 0, "stop after this epoch, checkpoint saved (0: train all); --resume continues");
