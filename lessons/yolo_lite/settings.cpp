@@ -27,7 +27,7 @@ void add_settings(Config& cfg) {
   // the model
   cfg.add_int("grid", 6, "S: the S x S grid of cells (canvas / grid must be a power of two)");
   cfg.add_int("anchors", 5, "B: anchor boxes per cell (priors from k-means on the training boxes)");
-  cfg.add_int("width", 8, "channels of the first convolution (doubled after every pooling, up to 8x)");
+  cfg.add_int("width", 16, "channels of the first convolution (doubled after every pooling, up to 8x)");
   cfg.add_int("stem_kernel", 3, "kernel size of the first two convolutions (3, or 5 as the sliding-window classifier's)");
   cfg.add_string("init_backbone", "",
                  "start the first two convolutions from a sliding_window classifier.safetensors (needs "
@@ -42,7 +42,7 @@ void add_settings(Config& cfg) {
   cfg.add_bool("rescore", true, "objectness target = IoU(predicted, true box) (else 1)");
 
   // the training
-  cfg.add_int("epochs", 12, "passes over the training scenes");
+  cfg.add_int("epochs", 20, "passes over the training scenes");
   cfg.add_int("batch_size", 32, "scenes per optimizer step");
   cfg.add_string("optimizer", "adamw", "adamw or sgd (momentum 0.9, Nesterov)");
   cfg.add_float("lr", 2e-3, "learning rate (the peak, with a schedule)");
@@ -50,7 +50,7 @@ void add_settings(Config& cfg) {
   cfg.add_string("schedule", "cosine", "constant, or cosine (warmup, then down to min_lr)");
   cfg.add_int("warmup_steps", 200, "cosine: steps of linear warmup from 0 to lr");
   cfg.add_float("min_lr", 1e-5, "cosine: the learning rate at the end");
-  cfg.add_bool("fresh_scenes", false, "new training scenes (from the same training digits) every epoch, not the same ones");
+  cfg.add_bool("fresh_scenes", true, "new training scenes (from the same training digits) every epoch, not the same ones");
   cfg.add_int("seed", 0, "seed of the weights, the shuffling, the training scenes and the anchors' k-means");
 
   // detecting
