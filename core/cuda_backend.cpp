@@ -86,11 +86,16 @@ void require_cuda_kernel(const char* op) {
       "add", "sub", "mul", "div",                                     // binary.cpp
       "neg", "exp", "log",                                            // unary.cpp
       "relu", "sigmoid", "tanh", "gelu",                              // activations.cpp
-      "sum", "mean", "var",                                           // reduce.cpp
+      "sum", "mean", "var", "max", "argmax",                          // reduce.cpp
       "softmax", "log_softmax", "cross_entropy",                      // softmax.cpp, cross_entropy.cpp
       "matmul", "linear",                                             // matmul.cpp, linear.cpp
       "conv2d",                                                       // conv2d.cpp
       "reshape",                                                      // a view: no kernel needed
+      "permute", "transpose", "slice", "concat", "stack", "index_select",  // shape.cpp
+      "max_pool2d", "avg_pool2d", "global_avg_pool2d",                // pool.cpp
+      "batch_norm", "layer_norm",                                     // batch_norm.cpp, layer_norm.cpp
+      "embedding", "dropout", "masked_fill",                          // embedding.cpp, dropout.cpp, masked_fill.cpp
+      "scaled_dot_product_attention", "self_attention",               // attention.cpp
   };
   const bool has = std::any_of(std::begin(ops_with_cuda), std::end(ops_with_cuda),
                                [op](const char* name) { return std::strcmp(name, op) == 0; });

@@ -79,6 +79,21 @@ struct BroadcastIndex {
   int64_t stride_b[kMaxCudaDims] = {};
 };
 
+// A permutation of a contiguous tensor, flattened for a kernel (core/ops/shape.cpp's permute):
+// the output's sizes and, for each output dimension, the stride in elements to step through the input.
+struct PermuteIndex {
+  int rank = 0;
+  int64_t size[kMaxCudaDims] = {};
+  int64_t step[kMaxCudaDims] = {};
+};
+
+// The windows of a 2-D pooling (core/ops/pool.cpp): N*C planes of height x width, out_h x out_w outputs.
+struct PoolWindow {
+  int64_t planes = 0, height = 0, width = 0;
+  int64_t kernel = 1, stride = 1, padding = 0;
+  int64_t out_h = 0, out_w = 0;
+};
+
 // What cross-entropy's forward kernel finds besides the losses, read back by the CPU to check the
 // targets as the CPU op does.
 struct CrossEntropyCheck {
@@ -138,9 +153,77 @@ struct CudaKernels {
   void (*conv2d_backward)(DType dtype, const void* x, const void* w, const void* dy, const ConvGeometry& g,
                           int64_t N, int64_t K, void* dx, void* dw, void* db);
 
+  // copies that rearrange (cuda/shape.cu, beside core/ops/shape.cpp). copy_rows: `rows` rows of
+  // row_bytes each, from src (rows src_pitch bytes apart) to dst (dst_pitch apart): slice, concat,
+  // index_select. permute: any element type of 4 or 8 bytes.
+  void (*copy_rows)(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes, int64_t rows);
+  void (*permute)(size_t element_size, const void* x, void* out, int64_t n, const PermuteIndex& index);
+  // dx[index[i] rows] += g[i rows]: index_select's backward (atomicAdd), rows of row_len numbers
+  void (*index_add_rows)(DType dtype, const int64_t* index, int64_t n, const void* g, void* dx, int64_t row_len);
+
+  // max over a dimension (cuda/reduce.cu): x [outer, n, inner] -> values, indices [outer, inner]
+  // (the first maximum; NaN wins, as on the CPU); backward: dx[o, indices, i] = g[o, i], dx zeroed first
+  void (*max_dim)(DType dtype, const void* x, void* values, int64_t* indices, int64_t outer, int64_t n,
+                  int64_t inner);
+  void (*max_dim_backward)(DType dtype, const void* g, const int64_t* indices, void* dx, int64_t outer, int64_t n,
+                           int64_t inner);
+
+  // pooling (cuda/pool.cu, beside core/ops/pool.cpp); the backward kernels write every element of dx
+  void (*max_pool2d)(DType dtype, const void* x, void* y, int64_t* argmax, const PoolWindow& w);
+  void (*max_pool2d_backward)(DType dtype, const void* gy, const int64_t* argmax, void* dx, const PoolWindow& w);
+  void (*avg_pool2d)(DType dtype, const void* x, void* y, const PoolWindow& w);
+  void (*avg_pool2d_backward)(DType dtype, const void* gy, void* dx, const PoolWindow& w);
+  // x [planes, plane] -> y [planes], the mean of each plane; backward dx = gy / plane
+  void (*global_avg_pool2d)(DType dtype, const void* x, void* y, int64_t planes, int64_t plane);
+  void (*global_avg_pool2d_backward)(DType dtype, const void* gy, void* dx, int64_t planes, int64_t plane);
+
+  // embedding (cuda/embedding.cu): out[p, :] = weight[ids[p], :]; dweight[ids[p], :] += g[p, :]
+  // (dweight zeroed first; atomicAdd, so the order of the additions varies from run to run)
+  void (*embedding)(DType dtype, const int64_t* ids, int64_t n, const void* weight, int64_t D, void* out);
+  void (*embedding_backward)(DType dtype, const int64_t* ids, int64_t n, const void* g, int64_t D, void* dweight);
+
+  // dropout (cuda/dropout.cu): out_i = keep(i) ? in_i * scale : 0, keep from core/ops/dropout_mask.h
+  void (*dropout)(DType dtype, const void* in, void* out, int64_t n, uint64_t seed, double p, double scale);
+
+  // masked_fill (cuda/masked_fill.cu): out = mask != 0 ? value : x, the mask read through
+  // index.stride_b (0 where it is broadcast); index.stride_a is x's own (contiguous) strides
+  void (*masked_fill)(DType dtype, const void* x, DType mask_dtype, const void* mask, void* out, int64_t n,
+                      const BroadcastIndex& index, double value);
+
+  // layer_norm over the last dimension (cuda/layer_norm.cu): x [rows, D]; w, b nullable (1 and 0);
+  // saves mean, rstd [rows]. Backward: dx (nullable), dw and db (both nullable) summed over rows.
+  void (*layer_norm)(DType dtype, const void* x, const void* w, const void* b, void* y, void* mean, void* rstd,
+                     int64_t rows, int64_t D, double eps);
+  void (*layer_norm_backward)(DType dtype, const void* x, const void* w, const void* mean, const void* rstd,
+                              const void* g, void* dx, void* dw, void* db, int64_t rows, int64_t D);
+
+  // batch_norm (cuda/batch_norm.cu), x [N, C, S]; w, b nullable. mean, rstd: [C] doubles on the GPU,
+  // written in training (the batch's statistics, and the running ones updated when not null) and
+  // read in eval (computed here from running_mean and running_var). Backward: dx, dw, db nullable.
+  void (*batch_norm)(DType dtype, const void* x, const void* w, const void* b, void* y, int64_t N, int64_t C,
+                     int64_t S, bool training, double momentum, double eps, void* running_mean, void* running_var,
+                     double* mean, double* rstd);
+  void (*batch_norm_backward)(DType dtype, const void* x, const void* w, const void* g, const double* mean,
+                              const double* rstd, int64_t N, int64_t C, int64_t S, bool training, void* dx, void* dw,
+                              void* db);
+
+  // attention (cuda/attention.cu, beside core/ops/attention.cpp), S and P [rows = heads * T, T]:
+  // P = softmax(scale S) per row, keys j > i (i = row % T) masked when causal; and dropout of P with
+  // one seed per head (seeds: a CPU array of `heads`), element (i, j) kept as DropoutMask(seed, p)
+  // keeps index i T + j, the survivors times scale
+  void (*attention_softmax)(DType dtype, const void* s, void* p, int64_t rows, int64_t T, double scale, bool causal);
+  void (*attention_dropout)(DType dtype, const void* in, void* out, int64_t heads, int64_t per_head,
+                            const uint64_t* seeds, double p, double scale);
+
   // optimizers (cuda/adam.cu, beside optim/adam.cpp): one Adam/AdamW step over n elements
   void (*adam_step)(DType dtype, void* p, const void* g, void* m, void* v, int64_t n, double beta1, double beta2,
                     double l2, double shrink, double step_size, double bias_correction2_sqrt, double eps);
+  // one SGD step (cuda/sgd.cu, beside optim/sgd.cpp); buffer null when momentum is 0
+  void (*sgd_step)(DType dtype, void* p, const void* g, void* buffer, int64_t n, double lr, double weight_decay,
+                   double momentum, double new_share, bool nesterov);
+  // clip_grad_norm (cuda/clip_grad.cu): sum of g_i^2 in double, read back; and g *= factor
+  double (*sum_of_squares)(DType dtype, const void* g, int64_t n);
+  void (*scale)(DType dtype, void* g, int64_t n, double factor);
 };
 
 // The table, once a device is known to work. Throws when the build has no CUDA ("configure with

@@ -70,6 +70,54 @@ void conv2d_forward(DType dtype, const void* x, const void* w, const void* b, co
 void conv2d_backward(DType dtype, const void* x, const void* w, const void* dy, const ConvGeometry& g, int64_t N,
                      int64_t K, void* dx, void* dw, void* db);
 
+// shape.cu (core/ops/shape.cpp)
+void copy_rows(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t row_bytes, int64_t rows);
+void permute(size_t element_size, const void* x, void* out, int64_t n, const PermuteIndex& index);
+void index_add_rows(DType dtype, const int64_t* index, int64_t n, const void* g, void* dx, int64_t row_len);
+
+// reduce.cu: max and argmax (core/ops/reduce.cpp)
+void max_dim(DType dtype, const void* x, void* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner);
+void max_dim_backward(DType dtype, const void* g, const int64_t* indices, void* dx, int64_t outer, int64_t n,
+                      int64_t inner);
+
+// pool.cu (core/ops/pool.cpp)
+void max_pool2d(DType dtype, const void* x, void* y, int64_t* argmax, const PoolWindow& w);
+void max_pool2d_backward(DType dtype, const void* gy, const int64_t* argmax, void* dx, const PoolWindow& w);
+void avg_pool2d(DType dtype, const void* x, void* y, const PoolWindow& w);
+void avg_pool2d_backward(DType dtype, const void* gy, void* dx, const PoolWindow& w);
+void global_avg_pool2d(DType dtype, const void* x, void* y, int64_t planes, int64_t plane);
+void global_avg_pool2d_backward(DType dtype, const void* gy, void* dx, int64_t planes, int64_t plane);
+
+// embedding.cu, dropout.cu, masked_fill.cu (core/ops/embedding.cpp, dropout.cpp, masked_fill.cpp)
+void embedding(DType dtype, const int64_t* ids, int64_t n, const void* weight, int64_t D, void* out);
+void embedding_backward(DType dtype, const int64_t* ids, int64_t n, const void* g, int64_t D, void* dweight);
+void dropout(DType dtype, const void* in, void* out, int64_t n, uint64_t seed, double p, double scale);
+void masked_fill(DType dtype, const void* x, DType mask_dtype, const void* mask, void* out, int64_t n,
+                 const BroadcastIndex& index, double value);
+
+// layer_norm.cu, batch_norm.cu (core/ops/layer_norm.cpp, core/ops/batch_norm.cpp)
+void layer_norm(DType dtype, const void* x, const void* w, const void* b, void* y, void* mean, void* rstd,
+                int64_t rows, int64_t D, double eps);
+void layer_norm_backward(DType dtype, const void* x, const void* w, const void* mean, const void* rstd, const void* g,
+                         void* dx, void* dw, void* db, int64_t rows, int64_t D);
+void batch_norm(DType dtype, const void* x, const void* w, const void* b, void* y, int64_t N, int64_t C, int64_t S,
+                bool training, double momentum, double eps, void* running_mean, void* running_var, double* mean,
+                double* rstd);
+void batch_norm_backward(DType dtype, const void* x, const void* w, const void* g, const double* mean,
+                         const double* rstd, int64_t N, int64_t C, int64_t S, bool training, void* dx, void* dw,
+                         void* db);
+
+// attention.cu (core/ops/attention.cpp)
+void attention_softmax(DType dtype, const void* s, void* p, int64_t rows, int64_t T, double scale, bool causal);
+void attention_dropout(DType dtype, const void* in, void* out, int64_t heads, int64_t per_head, const uint64_t* seeds,
+                       double p, double scale);
+
+// sgd.cu (optim/sgd.cpp), clip_grad.cu (optim/clip_grad.cpp)
+void sgd_step(DType dtype, void* p, const void* g, void* buffer, int64_t n, double lr, double weight_decay,
+              double momentum, double new_share, bool nesterov);
+double sum_of_squares(DType dtype, const void* g, int64_t n);
+void scale(DType dtype, void* g, int64_t n, double factor);
+
 // adam.cu (optim/adam.cpp)
 void adam_step(DType dtype, void* p, const void* g, void* m, void* v, int64_t n, double beta1, double beta2, double l2,
                double shrink, double step_size, double bias_correction2_sqrt, double eps);

@@ -94,3 +94,68 @@ void sum_all(DType dtype, const void* x, void* out, int64_t n) {
 }
 
 }  // namespace ember::cuda
+
+// ---- max and argmax -----------------------------------------------------------------------------
+// out[o, i] = max_k x[o, k, i] and the first k where it is, as core/ops/reduce.cpp's max_kernel:
+// a NaN wins (it shows up instead of hiding), a later equal value does not replace an earlier one.
+// One thread per output (o, i), looping over k in order: neighbouring threads read neighbouring i
+// (coalesced when inner > 1), and the first-maximum rule is the CPU's loop exactly.
+// Backward: dx is zero except dx[o, indices[o, i], i] = g[o, i]; each thread writes its own element.
+
+namespace ember::cuda {
+
+namespace {
+
+template <typename T>
+__global__ void max_dim_kernel(const T* x, T* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner) {
+  GRID_STRIDE_LOOP(j, outer * inner) {
+    const int64_t o = j / inner, i = j % inner;
+    const T* line = x + o * n * inner + i;
+    T best = line[0];
+    int64_t best_k = 0;
+    for (int64_t k = 1; k < n; ++k) {
+      const T v = line[k * inner];
+      if (v > best || (isnan(v) && !isnan(best))) {
+        best = v;
+        best_k = k;
+      }
+    }
+    values[j] = best;
+    indices[j] = best_k;
+  }
+}
+
+template <typename T>
+__global__ void max_dim_backward_kernel(const T* g, const int64_t* indices, T* dx, int64_t outer, int64_t n,
+                                        int64_t inner) {
+  GRID_STRIDE_LOOP(j, outer * inner) {
+    const int64_t o = j / inner, i = j % inner;
+    dx[(o * n + indices[j]) * inner + i] = g[j];
+  }
+}
+
+}  // namespace
+
+void max_dim(DType dtype, const void* x, void* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner) {
+  if (outer * inner == 0) return;
+  dispatch_float(dtype, "max", [&](auto tag) {
+    using T = decltype(tag);
+    max_dim_kernel<<<blocks_for(outer * inner), kThreads>>>(static_cast<const T*>(x), static_cast<T*>(values),
+                                                             indices, outer, n, inner);
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
+void max_dim_backward(DType dtype, const void* g, const int64_t* indices, void* dx, int64_t outer, int64_t n,
+                      int64_t inner) {
+  if (outer * inner == 0) return;
+  dispatch_float(dtype, "max", [&](auto tag) {
+    using T = decltype(tag);
+    CUDA_CHECK(cudaMemset(dx, 0, outer * n * inner * sizeof(T)));
+    max_dim_backward_kernel<<<blocks_for(outer * inner), kThreads>>>(static_cast<const T*>(g), indices,
+                                                                      static_cast<T*>(dx), outer, n, inner);
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace ember::cuda

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "core/cuda_backend.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -17,6 +18,10 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     check(p.defined(), "clip_grad_norm: a parameter is undefined");
     Tensor grad = p.grad();
     if (!grad.defined()) continue;
+    if (grad.device() == Device::CUDA) {  // the same sum on the GPU (cuda/clip_grad.cu), read back
+      sum_of_squares += cuda_kernels().sum_of_squares(grad.dtype(), grad.raw_device_data(), grad.numel());
+      continue;
+    }
     dispatch_float(grad.dtype(), "clip_grad_norm", [&](auto tag) {
       using T = decltype(tag);
       const T* g = grad.data<T>();
@@ -35,6 +40,10 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   for (const Tensor& p : params) {
     Tensor grad = p.grad();
     if (!grad.defined()) continue;
+    if (grad.device() == Device::CUDA) {
+      cuda_kernels().scale(grad.dtype(), grad.raw_device_data(), grad.numel(), clip_coef);
+      continue;
+    }
     dispatch_float(grad.dtype(), "clip_grad_norm", [&](auto tag) {
       using T = decltype(tag);
       T* g = grad.data<T>();

@@ -14,6 +14,7 @@
 
 #include <cmath>
 
+#include "core/cuda_backend.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -58,6 +59,25 @@ void SGD::update(const ParamGroup& group, Tensor& param, const Tensor& grad, Par
   const double momentum = group.option("momentum"), dampening = group.option("dampening");
   const bool nesterov = group.option("nesterov") != 0;
   const int64_t n = param.numel();
+
+  if (param.device() == Device::CUDA) {  // the same loops as one kernel: cuda/sgd.cu
+    check(grad.device() == Device::CUDA, "sgd: the parameter is on cuda, its gradient on the cpu");
+    Tensor buffer;
+    double new_share = 1.0;
+    if (momentum != 0) {
+      auto it = state.buffers.find("momentum_buffer");
+      const bool first_step = it == state.buffers.end();
+      if (first_step)
+        it = state.buffers.emplace("momentum_buffer", Tensor::zeros(param.shape(), param.dtype(), Device::CUDA)).first;
+      buffer = it->second;
+      check(buffer.device() == Device::CUDA, "sgd: the parameter is on cuda, its momentum buffer on the cpu");
+      new_share = first_step ? 1.0 : 1.0 - dampening;
+    }
+    cuda_kernels().sgd_step(param.dtype(), param.raw_device_data(), grad.raw_device_data(),
+                            buffer.defined() ? buffer.raw_device_data() : nullptr, n, lr, weight_decay, momentum,
+                            new_share, nesterov);
+    return;
+  }
 
   if (momentum == 0) {
     // plain SGD: no buffer

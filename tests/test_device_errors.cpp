@@ -71,10 +71,13 @@ TEST(DeviceErrors, CpuTensorsStayWhereTheyAre) {
 
 TEST(DeviceErrors, TheOpsWithoutACudaKernelAreRefusedByName) {
   // require_cuda_kernel is what OpScope asks when an input is on the GPU; it needs no GPU itself
-  EXPECT_ERROR(require_cuda_kernel("max_pool2d"), "op max_pool2d has no CUDA kernel yet");
-  EXPECT_ERROR(require_cuda_kernel("layer_norm"), "x.cpu()");
+  EXPECT_ERROR(require_cuda_kernel("sqrt"), "op sqrt has no CUDA kernel yet");
+  EXPECT_ERROR(require_cuda_kernel("leaky_relu"), "x.cpu()");
   for (const char* op : {"add", "sub", "mul", "div", "neg", "exp", "log", "relu", "sigmoid", "tanh", "gelu", "sum",
-                         "mean", "softmax", "log_softmax", "cross_entropy", "matmul", "linear", "conv2d", "reshape"})
+                         "mean", "var", "max", "argmax", "softmax", "log_softmax", "cross_entropy", "matmul", "linear",
+                         "conv2d", "reshape", "permute", "transpose", "slice", "concat", "stack", "index_select",
+                         "max_pool2d", "avg_pool2d", "global_avg_pool2d", "batch_norm", "layer_norm", "embedding",
+                         "dropout", "masked_fill", "scaled_dot_product_attention", "self_attention"})
     EXPECT_NO_THROW(require_cuda_kernel(op)) << op;
 }
 

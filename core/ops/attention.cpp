@@ -34,6 +34,12 @@
 // - Causal: rows [r0, r1) only look at keys [0, r1), so each row block multiplies only those
 //   columns: for T = 256 and blocks of 32 rows the GEMMs compute 36 of the 64 blocks of S.
 // - exp: std::exp is a library call the compiler cannot vectorise; float32 uses fast_exp.
+//
+// On the GPU (cuda_attention below) the same maths is put together from ops, every one of which is
+// differentiable on its own: S = matmul(q, k^T) (cuBLAS), P = the fused scaled, causal softmax
+// (cuda/attention.cu), P_drop = dropout with the CPU's per-head seeds and mask (cuda/attention.cu),
+// O = matmul(P_drop, v). The packed layout is taken apart with reshape and permute first. S and P
+// are kept for backward as [B, H, T, T] tensors (no FlashAttention-style tiling yet).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -41,6 +47,7 @@
 
 #include "core/blas.h"
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/ops/dropout_mask.h"
 #include "core/ops/fast_exp.h"
 #include "core/parallel.h"
@@ -301,6 +308,56 @@ Tensor attention(const char* op, const std::vector<Tensor>& inputs, const Layout
   return out;
 }
 
+// ---- the GPU path ----------------------------------------------------------------------------------
+
+// P = softmax(scale S) over the last dimension, causal rows masked: S [..., T, T] on the GPU.
+// backward: dS = scale * P (dP - rowsum(dP P)), the softmax backward (cuda/softmax.cu) and the scale.
+Tensor cuda_attention_probs(const Tensor& s, double scale, bool causal) {
+  const int64_t T = s.shape().back(), rows = s.numel() / T;
+  Tensor p = Tensor::empty(s.shape(), s.dtype(), Device::CUDA);
+  cuda_kernels().attention_softmax(s.dtype(), s.raw_device_data(), p.raw_device_data(), rows, T, scale, causal);
+  Tensor p_saved = p.detach();
+  record(p, "attention_softmax", {s}, [p_saved, rows, T, scale](const Tensor& g) {
+    Tensor ds = Tensor::empty(g.shape(), g.dtype(), Device::CUDA);
+    cuda_kernels().softmax_backward(g.dtype(), p_saved.raw_device_data(), g.raw_device_data(), ds.raw_device_data(),
+                                    rows, T, 1, /*log=*/false);
+    return std::vector<Tensor>{mul(ds, scale)};
+  });
+  return p;
+}
+
+// P_drop = P * mask / (1 - p) with one seed per head, the CPU's mask; backward: the same on g.
+Tensor cuda_head_dropout(const Tensor& probs, const std::vector<uint64_t>& seeds, double p) {
+  const int64_t heads = static_cast<int64_t>(seeds.size()), per_head = probs.numel() / heads;
+  const double keep_scale = 1.0 / (1.0 - p);
+  Tensor out = Tensor::empty(probs.shape(), probs.dtype(), Device::CUDA);
+  cuda_kernels().attention_dropout(probs.dtype(), probs.raw_device_data(), out.raw_device_data(), heads, per_head,
+                                   seeds.data(), p, keep_scale);
+  record(out, "attention_dropout", {probs}, [seeds, p, keep_scale, heads, per_head](const Tensor& g) {
+    Tensor dx = Tensor::empty(g.shape(), g.dtype(), Device::CUDA);
+    cuda_kernels().attention_dropout(g.dtype(), g.raw_device_data(), dx.raw_device_data(), heads, per_head,
+                                     seeds.data(), p, keep_scale);
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+// q, k, v [B, H, T, D] on the GPU -> out [B, H, T, D].
+Tensor cuda_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double dropout_p, bool training,
+                      Generator* gen) {
+  const int64_t heads = q.size(0) * q.size(1), D = q.size(3);
+  // the seeds as the CPU path draws them: one per head, in order, only with dropout
+  std::vector<uint64_t> seeds;
+  if (training && dropout_p > 0) {
+    Generator& rng = gen ? *gen : default_generator();
+    for (int64_t h = 0; h < heads; ++h) seeds.push_back(rng.next_u64());
+  }
+  Tensor scores = matmul(q, transpose(k, 2, 3));  // [B, H, T, T]
+  Tensor probs = cuda_attention_probs(scores, 1.0 / std::sqrt(static_cast<double>(D)), causal);
+  if (!seeds.empty()) probs = cuda_head_dropout(probs, seeds, dropout_p);
+  return matmul(probs, v);
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal, double dropout_p,
@@ -315,6 +372,11 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         dtype_name(q.dtype()), ", ", dtype_name(k.dtype()), ", ", dtype_name(v.dtype()));
   check(dropout_p >= 0 && dropout_p < 1, kOp, ": dropout_p must be in [0, 1), got ", dropout_p);
   const int64_t B = q.shape()[0], H = q.shape()[1], T = q.shape()[2], D = q.shape()[3];
+  if (is_cuda(q) || is_cuda(k) || is_cuda(v)) {
+    check_devices_match(kOp, q, "q", k, "k");
+    check_devices_match(kOp, q, "q", v, "v");
+    if (q.numel() > 0) return cuda_attention(q, k, v, causal, dropout_p, training, gen);
+  }
   return attention(kOp, {q, k, v}, Layout::separate(H, T, D), B, q.shape(), causal, dropout_p, training, gen);
 }
 
@@ -330,6 +392,13 @@ Tensor self_attention(const Tensor& qkv, int64_t n_head, bool causal, double dro
   check(is_floating(qkv.dtype()), op, ": expected a float32 or float64 tensor, got ", dtype_name(qkv.dtype()));
   check(dropout_p >= 0 && dropout_p < 1, op, ": dropout_p must be in [0, 1), got ", dropout_p);
   const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3, D = C / n_head;
+  if (is_cuda(qkv) && qkv.numel() > 0) {
+    // [B, T, 3C] -> [B, T, 3, H, D] -> [3, B, H, T, D]: q, k, v as [B, H, T, D] each (slices of dim 0 are views)
+    Tensor heads = permute(qkv.reshape({B, T, 3, n_head, D}), {2, 0, 3, 1, 4});
+    auto part = [&](int64_t i) { return slice(heads, 0, i, i + 1).reshape({B, n_head, T, D}); };
+    Tensor out = cuda_attention(part(0), part(1), part(2), causal, dropout_p, training, gen);
+    return permute(out, {0, 2, 1, 3}).reshape({B, T, C});  // [B, H, T, D] -> [B, T, H, D] -> [B, T, C]
+  }
   return attention(op, {qkv}, Layout::packed_qkv(n_head, T, D), B, {B, T, C}, causal, dropout_p, training, gen);
 }
 

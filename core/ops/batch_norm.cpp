@@ -26,11 +26,16 @@
 // loop over the channels does the sums and the write of a channel together, while its numbers are
 // still in the cache. Each thread takes whole channels: no two threads share a sum, so the results
 // do not depend on the thread count.
+//
+// On the GPU (cuda/batch_norm.cu): a block per channel does the same fused work (block sums in
+// double), the running statistics are updated by the kernel, and mean, rstd stay on the GPU as
+// [C] float64 tensors for the backward.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/ops/lines.h"
 #include "core/parallel.h"
 
@@ -84,6 +89,44 @@ void check_channel_tensor(const Tensor& t, int64_t C, const char* what, const Te
         dtype_name(t.dtype()));
 }
 
+// The same op on the GPU, after batch_norm's checks: one kernel forward, one backward.
+Tensor cuda_batch_norm(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight,
+                       const Tensor& bias, bool training, double momentum, double eps, const ChannelLayout& L) {
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias}) {
+    if (!t->defined()) continue;
+    check_devices_match("batch_norm", x, "input", *t, "a channel tensor (weight, bias or running statistics)");
+    check(t->dtype() == x.dtype(), "batch_norm: on cuda the weight, bias and running statistics must have the "
+          "input's dtype ", dtype_name(x.dtype()), ", got ", dtype_name(t->dtype()));
+  }
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
+  Tensor mean = Tensor::empty({L.C}, DType::Float64, Device::CUDA);
+  Tensor rstd = Tensor::empty({L.C}, DType::Float64, Device::CUDA);
+  auto ptr = [](const Tensor& t) { return t.defined() ? t.raw_device_data() : nullptr; };
+  auto mutable_ptr = [](Tensor& t) { return t.defined() ? t.raw_device_data() : nullptr; };
+  cuda_kernels().batch_norm(x.dtype(), x.raw_device_data(), ptr(weight), ptr(bias), y.raw_device_data(), L.N, L.C,
+                            L.S, training, momentum, eps, mutable_ptr(running_mean), mutable_ptr(running_var),
+                            static_cast<double*>(mean.raw_device_data()),
+                            static_cast<double*>(rstd.raw_device_data()));
+  const bool need_dx = x.requires_grad();
+  const bool need_dw = weight.defined() && weight.requires_grad();
+  const bool need_db = bias.defined() && bias.requires_grad();
+  Tensor x_saved = x.detach(), w_saved = weight.defined() ? weight.detach() : Tensor();
+  record(y, "batch_norm", {x, weight, bias},
+         [x_saved, w_saved, L, mean, rstd, training, need_dx, need_dw, need_db](const Tensor& g) {
+           Tensor dx = need_dx ? Tensor::empty(x_saved.shape(), g.dtype(), Device::CUDA) : Tensor();
+           Tensor dw = need_dw ? Tensor::empty({L.C}, g.dtype(), Device::CUDA) : Tensor();
+           Tensor db = need_db ? Tensor::empty({L.C}, g.dtype(), Device::CUDA) : Tensor();
+           auto out = [](Tensor& t) { return t.defined() ? t.raw_device_data() : nullptr; };
+           cuda_kernels().batch_norm_backward(
+               g.dtype(), x_saved.raw_device_data(), w_saved.defined() ? w_saved.raw_device_data() : nullptr,
+               g.raw_device_data(), static_cast<const double*>(mean.raw_device_data()),
+               static_cast<const double*>(rstd.raw_device_data()), L.N, L.C, L.S, training, out(dx), out(dw),
+               out(db));
+           return std::vector<Tensor>{dx, dw, db};
+         });
+  return y;
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
@@ -112,6 +155,8 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   else
     check(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var (input ",
           shape_str(x.shape()), ")");
+
+  if (is_cuda(x)) return cuda_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps, L);
 
   // Per-channel statistics: the batch's in training, the running ones in eval.
   std::vector<double> mean(C), rstd(C);

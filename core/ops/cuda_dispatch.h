@@ -12,6 +12,15 @@ namespace ember {
 // in its error.
 inline bool is_cuda(const Tensor& x) { return x.defined() && x.device() == Device::CUDA; }
 
+// For an op of several tensor arguments: all on one device, or an error naming both.
+inline void check_devices_match(const char* name, const Tensor& a, const char* a_name, const Tensor& b,
+                                const char* b_name) {
+  if (!a.defined() || !b.defined()) return;
+  check(a.device() == b.device(), name, ": ", a_name, " ", shape_str(a.shape()), " is on ", device_name(a.device()),
+        " but ", b_name, " ", shape_str(b.shape()), " is on ", device_name(b.device()),
+        "; move one with .cuda() or .cpu()");
+}
+
 // y = f(x) element by element, f one of UnaryOp (cuda/unary.cu, cuda/activations.cu).
 inline Tensor cuda_unary(UnaryOp op, const Tensor& x, const char* name) {
   check(is_floating(x.dtype()), name, ": expected a float32 or float64 tensor, got ", dtype_name(x.dtype()));

@@ -11,7 +11,10 @@
 // (seed, i), with one seed drawn from the generator per call. So the elements are independent:
 // threads split them, the mask is the same for any thread count, and backward recomputes it from
 // the seed instead of keeping a mask tensor as large as x alive until backward.
+// On the GPU (cuda/dropout.cu) the kernel calls the same DropoutMask::keep: one seed, one mask on
+// both devices.
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/ops/dropout_mask.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -21,6 +24,23 @@ namespace ember {
 namespace {
 
 // out_i = in_i * m_i, with m_i = 0 or scale as the mask says. No autograd.
+template <typename T>
+void apply_mask(const Tensor& in, const DropoutMask& mask, T scale, Tensor& out);
+
+// out = in * mask * scale on either device (no autograd).
+Tensor masked_copy(const Tensor& in, const DropoutMask& mask, double p, double scale) {
+  Tensor out = Tensor::empty(in.shape(), in.dtype(), in.device());
+  if (is_cuda(in)) {
+    cuda_kernels().dropout(in.dtype(), in.raw_device_data(), out.raw_device_data(), in.numel(), mask.seed, p, scale);
+    return out;
+  }
+  dispatch_float(in.dtype(), "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    apply_mask<T>(in, mask, static_cast<T>(scale), out);
+  });
+  return out;
+}
+
 template <typename T>
 void apply_mask(const Tensor& in, const DropoutMask& mask, T scale, Tensor& out) {
   const T* pi = in.data<T>();
@@ -46,27 +66,19 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   }
 
   if (p == 1.0) {
-    Tensor y = Tensor::zeros(x.shape(), x.dtype());
-    record(y, "dropout", {x}, [](const Tensor& g) { return std::vector<Tensor>{Tensor::zeros(g.shape(), g.dtype())}; });
+    Tensor y = Tensor::zeros(x.shape(), x.dtype(), x.device());
+    record(y, "dropout", {x}, [](const Tensor& g) {
+      return std::vector<Tensor>{Tensor::zeros(g.shape(), g.dtype(), g.device())};
+    });
     return y;
   }
 
   Generator& rng = gen ? *gen : default_generator();
   const DropoutMask mask(rng.next_u64(), p);
   const double scale = 1.0 / (1.0 - p);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "dropout", [&](auto tag) {
-    using T = decltype(tag);
-    apply_mask<T>(x, mask, static_cast<T>(scale), y);
-  });
-
-  record(y, "dropout", {x}, [mask, scale](const Tensor& g) {
-    Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    dispatch_float(g.dtype(), "dropout", [&](auto tag) {
-      using T = decltype(tag);
-      apply_mask<T>(g, mask, static_cast<T>(scale), dx);
-    });
-    return std::vector<Tensor>{dx};
+  Tensor y = masked_copy(x, mask, p, scale);
+  record(y, "dropout", {x}, [mask, p, scale](const Tensor& g) {
+    return std::vector<Tensor>{masked_copy(g, mask, p, scale)};
   });
   return y;
 }

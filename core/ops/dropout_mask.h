@@ -11,6 +11,14 @@
 #include <cmath>
 #include <cstdint>
 
+// keep() is also compiled for the GPU (cuda/dropout.cu, nvcc defines __CUDACC__): one function, so
+// one seed gives the same mask on both devices.
+#ifdef __CUDACC__
+#define EMBER_HOST_DEVICE __host__ __device__
+#else
+#define EMBER_HOST_DEVICE
+#endif
+
 namespace ember {
 
 struct DropoutMask {
@@ -20,7 +28,7 @@ struct DropoutMask {
   DropoutMask(uint64_t seed_, double p)
       : seed(seed_), threshold(static_cast<uint64_t>(std::ceil(std::ldexp(p, 53)))) {}
 
-  bool keep(uint64_t index) const {
+  EMBER_HOST_DEVICE bool keep(uint64_t index) const {
     // splitmix64: the state after index+1 steps, then its output mix
     uint64_t z = seed + (index + 1) * 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

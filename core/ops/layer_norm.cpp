@@ -20,11 +20,14 @@
 // sums over all rows; each block of rows writes its own partial sums and the blocks are added in
 // a fixed order afterwards. The blocks do not depend on the thread count, so the result is the
 // same bits on 1 or 16 threads.
+// On the GPU (cuda/layer_norm.cu): a warp per row (shuffles for the row sums, in double), and dw, db
+// as fixed chunks of rows added in order (no atomics).
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -143,11 +146,18 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
           dtype_name(p->dtype()));
   }
   check(eps >= 0, "layer_norm: eps must be >= 0, got ", eps);
+  check_devices_match("layer_norm", x, "input", weight, "weight");
+  check_devices_match("layer_norm", x, "input", bias, "bias");
 
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  Tensor mean = Tensor::empty({rows}, x.dtype());
-  Tensor rstd = Tensor::empty({rows}, x.dtype());
-  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor mean = Tensor::empty({rows}, x.dtype(), x.device());
+  Tensor rstd = Tensor::empty({rows}, x.dtype(), x.device());
+  if (is_cuda(x)) {
+    check(is_floating(x.dtype()), "layer_norm: expected a float32 or float64 tensor, got ", dtype_name(x.dtype()));
+    cuda_kernels().layer_norm(x.dtype(), x.raw_device_data(), weight.defined() ? weight.raw_device_data() : nullptr,
+                              bias.defined() ? bias.raw_device_data() : nullptr, y.raw_device_data(),
+                              mean.raw_device_data(), rstd.raw_device_data(), rows, D, eps);
+  } else dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
     // Without weight or bias, normalise with w = 1 and b = 0: one kernel for every case.
     std::vector<T> ones(weight.defined() ? 0 : D, T(1)), zeros(bias.defined() ? 0 : D, T(0));
@@ -162,10 +172,19 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   const bool has_bias = bias.defined();
   record(y, "layer_norm", {x, weight, bias},
          [x_saved, w_saved, mean, rstd, need_dx, need_params, has_bias, rows, D](const Tensor& g) {
-           Tensor dx = need_dx ? Tensor::empty(x_saved.shape(), g.dtype()) : Tensor();
+           const Device device = g.device();
+           Tensor dx = need_dx ? Tensor::empty(x_saved.shape(), g.dtype(), device) : Tensor();
            // dw and db come out of the same pass; computed together whenever either is needed
-           Tensor dw = need_params ? Tensor::empty({D}, g.dtype()) : Tensor();
-           Tensor db = need_params ? Tensor::empty({D}, g.dtype()) : Tensor();
+           Tensor dw = need_params ? Tensor::empty({D}, g.dtype(), device) : Tensor();
+           Tensor db = need_params ? Tensor::empty({D}, g.dtype(), device) : Tensor();
+           if (is_cuda(g)) {
+             cuda_kernels().layer_norm_backward(
+                 g.dtype(), x_saved.raw_device_data(), w_saved.defined() ? w_saved.raw_device_data() : nullptr,
+                 mean.raw_device_data(), rstd.raw_device_data(), g.raw_device_data(),
+                 need_dx ? dx.raw_device_data() : nullptr, need_params ? dw.raw_device_data() : nullptr,
+                 need_params ? db.raw_device_data() : nullptr, rows, D);
+             return std::vector<Tensor>{dx, w_saved.defined() ? dw : Tensor(), has_bias ? db : Tensor()};
+           }
            dispatch_float(g.dtype(), "layer_norm", [&](auto tag) {
              using T = decltype(tag);
              std::vector<T> ones(w_saved.defined() ? 0 : D, T(1));

@@ -10,10 +10,13 @@
 //                 0 0 1
 //                 0 0 0
 // Attention uses them together: scores.masked_fill(causal_mask(T), -inf) before the softmax.
+// On the GPU (cuda/masked_fill.cu): a thread per element, finding its mask element with the strides
+// of mask_strides below. causal_mask is made on the CPU; .cuda() moves it.
 #include <algorithm>
 #include <cmath>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -69,8 +72,25 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   Shape b = broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
   check(b == x.shape(), "masked_fill: mask ", shape_str(mask.shape()), " cannot be broadcast to the input's shape ",
         shape_str(x.shape()));
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "masked_fill", [&](auto tag) {
+  check_devices_match("masked_fill", x, "input", mask, "mask");
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (is_cuda(x)) {
+    check(is_floating(x.dtype()), "masked_fill: expected a float32 or float64 tensor, got ", dtype_name(x.dtype()));
+    check(x.dim() <= kMaxCudaDims, "masked_fill: CUDA tensors have at most ", kMaxCudaDims,
+          " dimensions here, got shape ", shape_str(x.shape()));
+    BroadcastIndex index;
+    index.rank = static_cast<int>(x.dim());
+    const std::vector<int64_t> ms = mask_strides(mask.shape(), x.shape());
+    int64_t stride = 1;
+    for (int64_t d = x.dim() - 1; d >= 0; --d) {
+      index.size[d] = x.shape()[d];
+      index.stride_a[d] = stride;
+      index.stride_b[d] = ms[d];
+      stride *= x.shape()[d];
+    }
+    cuda_kernels().masked_fill(x.dtype(), x.raw_device_data(), mask.dtype(), mask.raw_device_data(),
+                               y.raw_device_data(), x.numel(), index, value);
+  } else dispatch_float(x.dtype(), "masked_fill", [&](auto tag) {
     using T = decltype(tag);
     if (x.numel() == 0) return;
     dispatch_all(mask.dtype(), [&](auto mtag) { fill_kernel<T, decltype(mtag)>(x, mask, static_cast<T>(value), y); });

@@ -19,10 +19,13 @@
 //        backward: every element of the plane gets g / (H*W).
 //
 // The N*C planes are independent, forward and backward: they are split across threads.
+// On the GPU (cuda/pool.cu): a thread per output in the forward; the backward gathers instead of
+// scattering, a thread per input element adding the outputs whose windows contain it (no atomics).
 #include <algorithm>
 #include <limits>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/parallel.h"
 
 namespace ember {
@@ -62,6 +65,12 @@ PoolGeometry pool_geometry(const Tensor& x, int64_t kernel, int64_t stride, int6
   return g;
 }
 
+// The same sizes for the GPU kernels (cuda/pool.cu).
+PoolWindow cuda_window(const PoolGeometry& g) {
+  return PoolWindow{.planes = g.planes, .height = g.height, .width = g.width, .kernel = g.kernel,
+                    .stride = g.stride, .padding = g.padding, .out_h = g.out_h, .out_w = g.out_w};
+}
+
 // Enough planes per thread to be worth a thread: about 16K elements.
 int64_t plane_grain(const PoolGeometry& g) { return std::max<int64_t>(1, (1 << 14) / (g.height * g.width)); }
 
@@ -72,10 +81,14 @@ int64_t plane_grain(const PoolGeometry& g) { return std::max<int64_t>(1, (1 << 1
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   OpScope scope("max_pool2d", x);
   const PoolGeometry g = pool_geometry(x, kernel, stride, padding, "max_pool2d");
-  Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype());
-  Tensor argmax = Tensor::empty(y.shape(), DType::Int64);  // index of the winner in its H*W plane
+  Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype(), x.device());
+  // index of the winner in its H*W plane
+  Tensor argmax = Tensor::empty(y.shape(), DType::Int64, x.device());
   const int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w;
-  dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
+  if (is_cuda(x))
+    cuda_kernels().max_pool2d(x.dtype(), x.raw_device_data(), y.raw_device_data(),
+                              static_cast<int64_t*>(argmax.raw_device_data()), cuda_window(g));
+  else dispatch_float(x.dtype(), "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -107,6 +120,13 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 
   const Shape x_shape = x.shape();
   record(y, "max_pool2d", {x}, [argmax, x_shape, g, plane_in, plane_out](const Tensor& gy) {
+    if (is_cuda(gy)) {
+      Tensor dx = Tensor::empty(x_shape, gy.dtype(), Device::CUDA);
+      cuda_kernels().max_pool2d_backward(gy.dtype(), gy.raw_device_data(),
+                                         static_cast<const int64_t*>(argmax.raw_device_data()), dx.raw_device_data(),
+                                         cuda_window(g));
+      return std::vector<Tensor>{dx};
+    }
     Tensor dx = Tensor::zeros(x_shape, gy.dtype());
     dispatch_float(gy.dtype(), "max_pool2d", [&](auto tag) {
       using T = decltype(tag);
@@ -129,9 +149,10 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   OpScope scope("avg_pool2d", x);
   const PoolGeometry g = pool_geometry(x, kernel, stride, padding, "avg_pool2d");
-  Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype());
+  Tensor y = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype(), x.device());
   const int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w;
-  dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) {
+  if (is_cuda(x)) cuda_kernels().avg_pool2d(x.dtype(), x.raw_device_data(), y.raw_device_data(), cuda_window(g));
+  else dispatch_float(x.dtype(), "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -156,6 +177,11 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 
   const Shape x_shape = x.shape();
   record(y, "avg_pool2d", {x}, [x_shape, g, plane_in, plane_out](const Tensor& gy) {
+    if (is_cuda(gy)) {
+      Tensor dx = Tensor::empty(x_shape, gy.dtype(), Device::CUDA);
+      cuda_kernels().avg_pool2d_backward(gy.dtype(), gy.raw_device_data(), dx.raw_device_data(), cuda_window(g));
+      return std::vector<Tensor>{dx};
+    }
     Tensor dx = Tensor::zeros(x_shape, gy.dtype());
     dispatch_float(gy.dtype(), "avg_pool2d", [&](auto tag) {
       using T = decltype(tag);
@@ -191,9 +217,11 @@ Tensor global_avg_pool2d(const Tensor& x) {
   check(x.dim() == 4, "global_avg_pool2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
   const int64_t planes = x.size(0) * x.size(1), plane = x.size(2) * x.size(3);
   check(plane > 0, "global_avg_pool2d: input ", shape_str(x.shape()), " has empty planes");
-  Tensor y = Tensor::empty({x.size(0), x.size(1)}, x.dtype());
+  Tensor y = Tensor::empty({x.size(0), x.size(1)}, x.dtype(), x.device());
   const int64_t grain = std::max<int64_t>(1, (1 << 14) / plane);
-  dispatch_float(x.dtype(), "global_avg_pool2d", [&](auto tag) {
+  if (is_cuda(x))
+    cuda_kernels().global_avg_pool2d(x.dtype(), x.raw_device_data(), y.raw_device_data(), planes, plane);
+  else dispatch_float(x.dtype(), "global_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -208,6 +236,11 @@ Tensor global_avg_pool2d(const Tensor& x) {
 
   const Shape x_shape = x.shape();
   record(y, "global_avg_pool2d", {x}, [x_shape, planes, plane, grain](const Tensor& gy) {
+    if (is_cuda(gy)) {
+      Tensor dx = Tensor::empty(x_shape, gy.dtype(), Device::CUDA);
+      cuda_kernels().global_avg_pool2d_backward(gy.dtype(), gy.raw_device_data(), dx.raw_device_data(), planes, plane);
+      return std::vector<Tensor>{dx};
+    }
     Tensor dx = Tensor::empty(x_shape, gy.dtype());
     dispatch_float(gy.dtype(), "global_avg_pool2d", [&](auto tag) {
       using T = decltype(tag);

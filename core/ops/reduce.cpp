@@ -7,7 +7,8 @@
 // Several dimensions are reduced one after the other. keepdim leaves a 1 where a dimension was.
 //
 // On the GPU: sum (and so mean and var, built from it) in cuda/reduce.cu, a block per line with
-// warp shuffles; max and argmax have no CUDA kernel yet.
+// warp shuffles; max and argmax there too, a thread per output walking its line in order (the
+// CPU's first-maximum and NaN rules exactly).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -211,8 +212,14 @@ void max_kernel(const Tensor& x, int64_t d, Tensor& values, Tensor& indices) {
 static void max_with_indices(const Tensor& x, int64_t d, bool keepdim, Tensor& values, Tensor& indices) {
   check(x.shape()[d] > 0, "max: dimension ", d, " of shape ", shape_str(x.shape()), " is empty");
   Shape out_shape = reduced_shape(x.shape(), {d}, keepdim);
-  values = Tensor::empty(out_shape, x.dtype());
-  indices = Tensor::empty(out_shape, DType::Int64);
+  values = Tensor::empty(out_shape, x.dtype(), x.device());
+  indices = Tensor::empty(out_shape, DType::Int64, x.device());
+  if (x.device() == Device::CUDA) {
+    const Lines lines = lines_of(x.shape(), d);
+    cuda_kernels().max_dim(x.dtype(), x.raw_device_data(), values.raw_device_data(),
+                           static_cast<int64_t*>(indices.raw_device_data()), lines.outer, lines.n, lines.inner);
+    return;
+  }
   dispatch_float(x.dtype(), "max", [&](auto tag) { max_kernel<decltype(tag)>(x, d, values, indices); });
 }
 
@@ -225,6 +232,13 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   Shape x_shape = x.shape();
   record(values, "max", {x}, [x_shape, d, indices](const Tensor& g) {
     const Lines lines = lines_of(x_shape, d);
+    if (g.device() == Device::CUDA) {
+      Tensor dx = Tensor::empty(x_shape, g.dtype(), Device::CUDA);
+      cuda_kernels().max_dim_backward(g.dtype(), g.raw_device_data(),
+                                      static_cast<const int64_t*>(indices.raw_device_data()), dx.raw_device_data(),
+                                      lines.outer, lines.n, lines.inner);
+      return std::vector<Tensor>{dx};
+    }
     Tensor dx = Tensor::zeros(x_shape, g.dtype());
     dispatch_float(g.dtype(), "max", [&](auto tag) {
       using T = decltype(tag);

@@ -5,10 +5,15 @@
 //   slice along dim 0  shares the storage (a view with an offset)
 //   permute/transpose, slice along other dims, concat, stack: copy
 // The backward of each is the inverse rearrangement of the gradient.
+//
+// On the GPU (cuda/shape.cu): permute is one kernel (a thread per output element finds its source
+// with the same strides as permute_kernel below); the row copies of slice, concat and index_select
+// are cudaMemcpy2D; index_select's backward adds rows with atomicAdd.
 #include <cstring>
 #include <numeric>
 
 #include "core/ops.h"
+#include "core/ops/cuda_dispatch.h"
 #include "core/ops/lines.h"
 #include "core/parallel.h"
 
@@ -73,6 +78,22 @@ void permute_kernel(const Tensor& x, const Shape& dims, Tensor& out) {
   });
 }
 
+// The same strides for the GPU kernel (cuda/shape.cu): out[i] = x[sum_d idx_d * step[d]].
+void cuda_permute(const Tensor& x, const Shape& dims, Tensor& out) {
+  const int64_t rank = x.dim();
+  check(rank <= kMaxCudaDims, "permute: CUDA tensors have at most ", kMaxCudaDims, " dimensions here, got shape ",
+        shape_str(x.shape()));
+  std::vector<int64_t> xs(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i) xs[i] = xs[i + 1] * x.shape()[i + 1];
+  PermuteIndex index;
+  index.rank = static_cast<int>(rank);
+  for (int64_t i = 0; i < rank; ++i) {
+    index.size[i] = out.shape()[i];
+    index.step[i] = xs[dims[i]];
+  }
+  cuda_kernels().permute(dtype_size(x.dtype()), x.raw_device_data(), out.raw_device_data(), out.numel(), index);
+}
+
 }  // namespace
 
 Tensor permute(const Tensor& x, const Shape& dims) {
@@ -91,8 +112,9 @@ Tensor permute(const Tensor& x, const Shape& dims) {
   }
   Shape out_shape(rank);
   for (int64_t i = 0; i < rank; ++i) out_shape[i] = x.shape()[d[i]];
-  Tensor out = Tensor::empty(out_shape, x.dtype());
-  if (out.numel() > 0) dispatch_all(x.dtype(), [&](auto tag) { permute_kernel<decltype(tag)>(x, d, out); });
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  if (out.numel() > 0 && is_cuda(x)) cuda_permute(x, d, out);
+  else if (out.numel() > 0) dispatch_all(x.dtype(), [&](auto tag) { permute_kernel<decltype(tag)>(x, d, out); });
   record(out, "permute", {x}, [inverse](const Tensor& g) { return std::vector<Tensor>{permute(g, inverse)}; });
   return out;
 }
@@ -112,6 +134,15 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 static void copy_rows(const Tensor& src, int64_t src_row, int64_t src_start, Tensor& dst, int64_t dst_row,
                       int64_t dst_start, int64_t outer, int64_t len) {
   const size_t es = dtype_size(src.dtype());
+  check(src.device() == dst.device(), "copy_rows: source on ", device_name(src.device()), ", destination on ",
+        device_name(dst.device()));
+  if (is_cuda(src)) {  // the same rows, copied by the GPU (cudaMemcpy2D)
+    if (outer > 0 && len > 0)
+      cuda_kernels().copy_rows(static_cast<char*>(dst.raw_device_data()) + dst_start * es, dst_row * es,
+                               static_cast<const char*>(src.raw_device_data()) + src_start * es, src_row * es,
+                               len * es, outer);
+    return;
+  }
   const char* ps = static_cast<const char*>(src.raw_data());
   char* pd = static_cast<char*>(dst.raw_data());
   for (int64_t r = 0; r < outer; ++r)
@@ -139,12 +170,12 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
     out.impl()->offset += start * inner;
     out.impl()->shape = out_shape;
   } else {
-    out = Tensor::empty(out_shape, x.dtype());
+    out = Tensor::empty(out_shape, x.dtype(), x.device());
     copy_rows(x, n * inner, start * inner, out, (end - start) * inner, 0, outer, (end - start) * inner);
   }
   Shape in_shape = x.shape();
   record(out, "slice", {x}, [in_shape, d, start, end, n, inner, outer](const Tensor& g) {
-    Tensor dx = Tensor::zeros(in_shape, g.dtype());
+    Tensor dx = Tensor::zeros(in_shape, g.dtype(), g.device());
     copy_rows(g, (end - start) * inner, 0, dx, n * inner, start * inner, outer, (end - start) * inner);
     return std::vector<Tensor>{dx};
   });
@@ -162,6 +193,8 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     const Tensor& x = xs[i];
     check(x.dtype() == first.dtype(), "concat: tensor ", i, " is ", dtype_name(x.dtype()), ", tensor 0 is ",
           dtype_name(first.dtype()));
+    check(x.device() == first.device(), "concat: tensor ", i, " is on ", device_name(x.device()), ", tensor 0 on ",
+          device_name(first.device()), "; move one with .cuda() or .cpu()");
     bool same = x.dim() == first.dim();
     for (int64_t j = 0; same && j < x.dim(); ++j) same = (j == d) || x.shape()[j] == first.shape()[j];
     check(same, "concat: tensor ", i, " has shape ", shape_str(x.shape()), ", which does not match ",
@@ -170,7 +203,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   }
   const Lines lines = lines_of(first.shape(), d);  // each x as [outer, x's size along d, inner]
   const int64_t inner = lines.inner, outer = lines.outer;
-  Tensor out = Tensor::empty(out_shape, first.dtype());
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
   std::vector<int64_t> sizes;
   int64_t at = 0;
   for (const Tensor& x : xs) {
@@ -210,22 +243,30 @@ Tensor index_select(const Tensor& x, const Tensor& index) {
   check(index.dtype() == DType::Int64 && index.dim() == 1, "index_select: index must be a 1-D int64 tensor, got ",
         dtype_name(index.dtype()), " ", shape_str(index.shape()));
   check(x.dim() >= 1, "index_select: cannot index a 0-d tensor");
+  check_devices_match("index_select", x, "input", index, "index");
   const int64_t rows = x.shape()[0];
   const int64_t n = index.numel();
   int64_t row_len = x.numel() / std::max<int64_t>(rows, 1);
-  const int64_t* idx = index.data<int64_t>();
+  // the indices are checked on the CPU: a GPU index is copied here first (n numbers)
+  const Tensor index_cpu = index.cpu();
+  const int64_t* idx = index_cpu.data<int64_t>();
   for (int64_t i = 0; i < n; ++i)
     check(idx[i] >= 0 && idx[i] < rows, "index_select: index ", idx[i], " at position ", i,
           " is out of range for dimension 0 of size ", rows);
   Shape out_shape = x.shape();
   out_shape[0] = n;
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   for (int64_t i = 0; i < n; ++i) copy_rows(x, row_len, idx[i] * row_len, out, row_len, i * row_len, 1, row_len);
   Tensor saved_index = index;
   Shape in_shape = x.shape();
   record(out, "index_select", {x}, [saved_index, in_shape, row_len](const Tensor& g) {
     // scatter-add: a row picked twice gets both gradients
-    Tensor dx = Tensor::zeros(in_shape, g.dtype());
+    Tensor dx = Tensor::zeros(in_shape, g.dtype(), g.device());
+    if (is_cuda(g)) {
+      cuda_kernels().index_add_rows(g.dtype(), static_cast<const int64_t*>(saved_index.raw_device_data()),
+                                    saved_index.numel(), g.raw_device_data(), dx.raw_device_data(), row_len);
+      return std::vector<Tensor>{dx};
+    }
     dispatch_float(g.dtype(), "index_select", [&](auto tag) {
       using T = decltype(tag);
       const int64_t* ix = saved_index.data<int64_t>();
