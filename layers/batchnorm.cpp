@@ -29,7 +29,12 @@ Tensor BatchNorm::forward(const Tensor& x) {
     int64_t per_channel = x.numel() / num_features;
     check(per_channel > 1, name(), ": training needs more than one value per channel to compute a variance, ",
           "got input ", shape_str(x.shape()), " (use a larger batch, or eval())");
-    num_batches_tracked.data<int64_t>()[0] += 1;
+    if (num_batches_tracked.device() == Device::CPU) {
+      num_batches_tracked.data<int64_t>()[0] += 1;
+    } else {  // a model moved to the GPU (Module::to): the counter is a GPU tensor too
+      NoGradGuard no_grad;
+      num_batches_tracked.copy_(num_batches_tracked + Tensor::ones({}, DType::Int64, num_batches_tracked.device()));
+    }
     if (sum_over_processes) return forward_synchronised(x);
   }
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);

@@ -106,7 +106,8 @@ Tensor GPT::features(const Tensor& idx) {
   const int64_t T = idx.size(1);
   check(T >= 1 && T <= config.block_size, "GPT: sequence length ", T, " (input ", shape_str(idx.shape()),
         ") must be between 1 and block_size ", config.block_size);
-  Tensor pos = Tensor::arange(0, static_cast<double>(T), 1, DType::Int64);  // 0, 1, ..., T-1
+  // 0, 1, ..., T-1, on the device of the ids (a model moved to the GPU gets GPU ids)
+  Tensor pos = Tensor::arange(0, static_cast<double>(T), 1, DType::Int64).to(idx.device());
   Tensor x = (*drop)((*wte)(idx) + (*wpe)(pos));  // [B, T, C] + [T, C] (broadcast over the batch)
   for (auto& block : blocks) x = (*block)(x);
   return (*ln_f)(x);
@@ -150,8 +151,9 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& start, int64_t ma
     const int64_t T = std::min<int64_t>(static_cast<int64_t>(ids.size()), config.block_size);
     std::vector<int64_t> context(ids.end() - T, ids.end());
     // only the last position predicts the next token: the head runs on that row alone
-    Tensor last = features(Tensor::from_vector(context, {1, T})).slice(1, T - 1, T);  // [1, 1, C]
-    Tensor logits = linear(last, wte->weight).reshape({V}).to(DType::Float64);
+    const Device device = wte->weight.device();  // the model's: the GPU after Module::to(Device::CUDA)
+    Tensor last = features(Tensor::from_vector(context, {1, T}).to(device)).slice(1, T - 1, T);  // [1, 1, C]
+    Tensor logits = linear(last, wte->weight).reshape({V}).to(DType::Float64).cpu();
     const double* l = logits.data<double>();
 
     // top-k: every logit below the k-th largest gets probability 0 (ties with it stay in)

@@ -263,6 +263,16 @@ void convert_in_place(const Tensor& t, DType dtype) {
   impl->dtype = dtype;
   impl->grad.reset();
 }
+
+// The same for a device: new memory on `device` holding the same numbers.
+void move_in_place(const Tensor& t, Device device) {
+  if (t.device() == device) return;
+  Tensor moved = t.detach().to(device);
+  TensorImpl* impl = t.impl();
+  impl->storage = moved.impl()->storage;
+  impl->offset = moved.impl()->offset;
+  impl->grad.reset();
+}
 }  // namespace
 
 Module& Module::to(DType dtype) {
@@ -271,6 +281,14 @@ Module& Module::to(DType dtype) {
   for (const auto& entry : named_modules()) {
     for (const auto& p : entry.second->parameters_) convert_in_place(p.second, dtype);
     for (const auto& b : entry.second->buffers_) convert_in_place(b.second, dtype);
+  }
+  return *this;
+}
+
+Module& Module::to(Device device) {
+  for (const auto& entry : named_modules()) {
+    for (const auto& p : entry.second->parameters_) move_in_place(p.second, device);
+    for (const auto& b : entry.second->buffers_) move_in_place(b.second, device);
   }
   return *this;
 }

@@ -143,6 +143,10 @@ class Module {
   // layers' own `weight` members) see the new tensor. Gradients are dropped.
   // model.to(DType::Float64) before a gradient check.
   Module& to(DType dtype);
+  // Moves every parameter and buffer to `device` in place, as to(DType) does (the layers' members see
+  // the moved tensors; gradients are dropped): model.to(Device::CUDA) before training on the GPU.
+  // Make the optimizer after the move, or load its state: its buffers follow the parameters.
+  Module& to(Device device);
 
   // ---- saving and loading --------------------------------------------------------------------
   // Parameters and buffers under their dotted names. The tensors share memory with the model

@@ -34,7 +34,8 @@ Tensor ZeroPadShortcut::forward(const Tensor& x) {
   Tensor kept = stride == 1 ? x : avg_pool2d(x, /*kernel=*/1, stride);
   if (out_channels == in_channels) return kept;
   // the new channels are zeros: [N, C_out - C_in, H', W'], appended after x's channels
-  Tensor zeros = Tensor::zeros({kept.size(0), out_channels - in_channels, kept.size(2), kept.size(3)}, x.dtype());
+  Tensor zeros = Tensor::zeros({kept.size(0), out_channels - in_channels, kept.size(2), kept.size(3)}, x.dtype(),
+                               x.device());
   return concat({kept, zeros}, 1);
 }
 

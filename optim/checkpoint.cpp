@@ -130,12 +130,12 @@ void save_checkpoint(const std::string& path, const NamedTensors& model_state, c
   for (const auto& [name, t] : model_state) {
     check(!starts_with_optimizer(name), "save_checkpoint: model tensor \"", name,
           "\" starts with \"optimizer.\", which is reserved for the optimizer's state");
-    tensors.emplace_back(name, t);
+    tensors.emplace_back(name, t.cpu());  // the file is written from the host: a GPU tensor is copied first
   }
   OptimizerState opt = optimizer.state_dict();
   metadata[std::string(kOptimizerPrefix) + "type"] = opt.type;
   for (const auto& [name, value] : opt.scalars) metadata[kOptimizerPrefix + name] = exact_text(value);
-  for (const auto& [name, t] : opt.tensors) tensors.emplace_back(kOptimizerPrefix + name, t);
+  for (const auto& [name, t] : opt.tensors) tensors.emplace_back(kOptimizerPrefix + name, t.cpu());
 
   save_safetensors(path, tensors, metadata);
 }

@@ -230,7 +230,8 @@ void Optimizer::load_state_dict(const OptimizerState& saved) {
       fail(where, "\"", key, "\" holds ", copy.reshape({-1}).slice(0, bad, bad + 1).item(), " at element ", bad,
            ": an optimizer state must be finite (the saved state is damaged)");
     check_loaded_buffer(key, buffer, copy);
-    state[g][k].buffers[buffer] = copy;
+    // the state lives where its parameter does: checked above on the CPU, then moved
+    state[g][k].buffers[buffer] = copy.to(param.device());
   }
 
   for (size_t g = 0; g < groups.size(); ++g) check_group(groups[g], g);
