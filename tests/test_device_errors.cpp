@@ -7,6 +7,7 @@
 #include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/storage.h"
+#include "lessons/common/device.h"
 #include "tests/test_util.h"
 
 using namespace ember;
@@ -84,6 +85,27 @@ TEST(DeviceErrors, TheOpsWithoutACudaKernelAreRefusedByName) {
 TEST(DeviceErrors, CpuMemoryErrorsStillSayCpu) {
   const std::string message = error_of([] { Storage storage(size_t(1) << 50, Device::CPU); });
   EXPECT_NE(message.find("of cpu memory"), std::string::npos) << message;
+}
+
+}  // namespace
+
+namespace {
+
+// --device in the lessons (lessons/common/device.h): cpu always, cuda only with a usable GPU (an
+// error with the runtime's reason otherwise), auto whichever there is.
+TEST(DeviceErrors, TheLessonsDeviceSetting) {
+  EXPECT_EQ(choose_device("cpu"), Device::CPU);
+  EXPECT_EQ(choose_device("auto"), cuda_is_available() ? Device::CUDA : Device::CPU);
+  if (cuda_is_available()) {
+    EXPECT_EQ(choose_device("cuda"), Device::CUDA);
+  } else {
+    const std::string message = error_of([] { choose_device("cuda"); });
+    EXPECT_NE(message.find("--device=cuda: " + cuda_unavailable_reason()), std::string::npos) << message;
+    EXPECT_NE(message.find("--device=cpu"), std::string::npos) << message;
+  }
+  EXPECT_ERROR(choose_device("gpu"), "--device must be cpu, cuda or auto, got \"gpu\"");
+  EXPECT_TRUE(memory_line(Device::CPU).empty());
+  EXPECT_NE(device_line(Device::CPU).find("device: cpu ("), std::string::npos);
 }
 
 }  // namespace

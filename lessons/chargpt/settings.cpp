@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "lessons/chargpt/lesson.h"
+#include "lessons/common/device.h"
 
 namespace ember::chargpt {
 
@@ -45,6 +46,7 @@ void add_settings(Config& cfg) {
   // the run
   cfg.add_int("seed", 1337, "seed of the initialisation, the batches and dropout (and of sampling)");
   cfg.add_int("threads", 0, "threads to use (0: EMBER_NUM_THREADS, else OMP_NUM_THREADS, else all cores)");
+  cfg.add_string("device", "cpu", "cpu, cuda (the GPU: an error without one) or auto (the GPU when there is one)");
   // sampling
   cfg.add_bool("sample", false, "sample from out_dir's checkpoint instead of training");
   cfg.add_string("start", "\n", "the text the samples continue");
@@ -95,6 +97,8 @@ void check_settings(const Config& cfg) {
     check_int(cfg, key, 1);
   for (const char* key : {"max_iters", "warmup_iters", "lr_decay_iters", "seed"}) check_int(cfg, key, 0);
   check_int(cfg, "threads", 0, 1024);
+  check(is_device_setting(cfg.get_string("device")), "chargpt: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
   // the optimiser
   check_float(cfg, "learning_rate", 0, true, kInf, false);
   check_float(cfg, "min_lr", 0, false, kInf, false);

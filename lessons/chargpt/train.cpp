@@ -25,6 +25,7 @@
 #include "layers/graph_names.h"
 #include "lessons/chargpt/lesson.h"
 #include "lessons/common/csv.h"
+#include "lessons/common/device.h"
 #include "lessons/common/finite_loss.h"
 #include "lessons/common/number_format.h"
 #include "lessons/common/run_lock.h"
@@ -65,6 +66,7 @@ double train_iteration(GPT& model, AdamW& opt, const std::vector<Tensor>& params
   const int64_t accumulation = cfg.get_int("gradient_accumulation_steps");
   const double grad_clip = cfg.get_float("grad_clip");
   opt.set_lr(lr);
+  const Device device = model_device(model);  // --device: the batches go where the model is
   double loss_sum = 0;
   // Under mpirun every process draws the same batch (the generators agree) and trains on its own
   // rows of it, [B r / R, B (r + 1) / R); the gradients are then averaged over the processes.
@@ -75,7 +77,7 @@ double train_iteration(GPT& model, AdamW& opt, const std::vector<Tensor>& params
       batch.x = batch.x.slice(0, first_row, end_row);
       batch.y = batch.y.slice(0, first_row, end_row);
     }
-    Tensor loss = model.loss(batch.x, batch.y);
+    Tensor loss = model.loss(batch.x.to(device), batch.y.to(device));
     if (micro == 0 && !graph_path.empty() && is_main_process()) log << dump_graph(loss, graph_path, graph_names(model)).message << std::endl;
     loss_sum += loss.item();
     // each micro-batch's gradient is a 1/accumulation share of the iteration's
@@ -105,13 +107,14 @@ Losses estimate_loss(GPT& model, const TextDataset& data, const Config& cfg) {
   const int64_t eval_iters = cfg.get_int("eval_iters");
   NoGradGuard no_grad;
   model.eval();
+  const Device device = model_device(model);
   Losses losses;
   for (Split split : {Split::Train, Split::Val}) {
     Generator eval_gen(static_cast<uint64_t>(cfg.get_int("seed")) + 1);
     double sum = 0;
     for (int64_t i = 0; i < eval_iters; ++i) {
       TextBatch b = data.get_batch(split, batch_size, block_size, eval_gen);
-      sum += model.loss(b.x, b.y).item();
+      sum += model.loss(b.x.to(device), b.y.to(device)).item();
     }
     (split == Split::Train ? losses.train : losses.val) = sum / static_cast<double>(eval_iters);
   }
@@ -168,6 +171,8 @@ TrainResult train(const Config& settings, std::ostream& log) {
   // ---- model and optimiser
   Generator gen(static_cast<uint64_t>(cfg.get_int("seed")));  // init, then batches and dropout
   GPT model(model_config(cfg, vocab.size()), &gen);
+  const Device device = choose_device(cfg.get_string("device"));  // --device: cpu, cuda or auto
+  model.to(device);  // before the optimiser, whose moments are made where the parameters are
   const StateDict state = model.state_dict();
   const NamedTensors model_state(state.begin(), state.end());
   std::unique_ptr<AdamW> opt = build_optimizer(cfg, model);
@@ -186,6 +191,7 @@ TrainResult train(const Config& settings, std::ostream& log) {
   }
   broadcast_parameters(model);  // under mpirun: every process starts from process 0's weights
   print_run_header(log, cfg, result.params, vocab.size(), data, corpus.source);
+  log << device_line(device) << "\n";
   if (world_size() > 1) log << "data-parallel: " << world_size() << " processes share each batch (mpirun)\n";
 
   // history.csv holds the checkpoint's rows (a resumed run drops any rows written after it)
@@ -264,6 +270,7 @@ TrainResult train(const Config& settings, std::ostream& log) {
   log << "done: " << result.iters << " iterations, val loss " << format_significant(result.val_loss, 5)
       << " (best " << format_significant(result.best_val_loss, 5) << "), "
       << with_commas(result.tokens_per_second) << " tokens/s; results in " << out_dir << "/\n";
+  if (device == Device::CUDA) log << memory_line(device) << "\n";
   return result;
 }
 

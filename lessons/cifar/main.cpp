@@ -30,6 +30,7 @@
 #include "distributed/distributed.h"
 #include "lessons/cifar/lesson.h"
 #include "lessons/common/csv.h"
+#include "lessons/common/device.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
 #include "lessons/common/saved_metadata.h"
@@ -172,6 +173,9 @@ RunResult train(Config& cfg, const std::vector<std::string>& args) {
   Generator gen(cfg.get_int("seed"));
   std::shared_ptr<Module> model = build_model(cfg, data.num_classes(), data.channels(), gen);
   std::cout << "\n" << model->summary({1, data.channels(), data.height(), data.width()}) << "\n";
+  const Device device = choose_device(cfg.get_string("device"));  // --device: cpu, cuda or auto
+  model->to(device);  // before the optimizer, whose state is made where the parameters are
+  std::cout << device_line(device) << "\n";
   std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   const auto schedule = build_schedule(cfg, epochs * loader.num_batches());
   std::optional<WeightAverage> ema;
@@ -332,6 +336,7 @@ RunResult train(Config& cfg, const std::vector<std::string>& args) {
   std::cout << format_line("time: %.1f s of training (validation included), %.0f images/s in the training steps, "
                            "peak memory %.0f MB\n",
                            train_seconds, images_per_second, peak_rss_mb());
+  if (device == Device::CUDA) std::cout << memory_line(device) << "\n";
   std::cout << "wrote " << out_dir
             << "/: history.csv, curves.png, augmented.png, metrics.json, settings.conf, checkpoint.safetensors"
             << (shown > 0 ? ", misclassified.png (" + std::to_string(shown) + " test images)" : "") << "\n";

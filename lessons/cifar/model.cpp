@@ -18,6 +18,7 @@
 #include "core/ops.h"
 #include "layers/resnet.h"
 #include "lessons/cifar/lesson.h"
+#include "lessons/common/device.h"
 
 namespace ember::cifar {
 
@@ -91,6 +92,7 @@ std::function<double(int64_t)> build_schedule(const Config& cfg, int64_t total_s
 
 WeightAverage::WeightAverage(Module& model, std::shared_ptr<Module> shadow, double decay)
     : source_(model), shadow_(std::move(shadow)), decay_(decay) {
+  shadow_->to(model_device(source_));  // the average lives where the model does (--device)
   shadow_->load_state_dict(source_.state_dict());
   shadow_->requires_grad(false);  // never trained, only averaged
   source_params_ = source_.parameters();
@@ -106,6 +108,10 @@ void WeightAverage::update() {
   ++updates_;
   const double decay = std::min(decay_, (1.0 + static_cast<double>(updates_)) / (10.0 + static_cast<double>(updates_)));
   for (size_t i = 0; i < source_params_.size(); ++i) {
+    if (source_params_[i].device() == Device::CUDA) {  // the same average with GPU ops
+      shadow_params_[i].copy_(shadow_params_[i] * decay + source_params_[i] * (1.0 - decay));
+      continue;
+    }
     const float* w = source_params_[i].data<float>();
     float* avg = shadow_params_[i].data<float>();
     const int64_t n = source_params_[i].numel();

@@ -8,6 +8,7 @@
 #include "datasets/cifar10.h"
 #include "datasets/mnist.h"
 #include "lessons/cifar/lesson.h"
+#include "lessons/common/device.h"
 
 namespace ember::cifar {
 
@@ -65,6 +66,7 @@ void add_settings(Config& cfg) {
 
   // the machine and the outputs
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
+  cfg.add_string("device", "cpu", "cpu, cuda (the GPU: an error without one) or auto (the GPU when there is one)");
   cfg.add_string("out_dir", "runs/cifar", "where history.csv, curves.png, metrics.json and the checkpoint go");
   cfg.add_int("print_every", 50, "a progress line every this many steps");
   cfg.add_int("eval_batch_size", 500, "images per forward pass when evaluating");
@@ -118,6 +120,8 @@ void check_settings(const Config& cfg) {
   check_int_range(cfg, "show_misclassified", 0, 1000);
   check_int_range(cfg, "seed", 0, std::numeric_limits<int64_t>::max());
   check_int_range(cfg, "threads", 0, 1024);
+  check(is_device_setting(cfg.get_string("device")), "cifar: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
   check_int_range(cfg, "stop_after_epoch", 0, cfg.get_int("epochs"));
   const double val_fraction = cfg.get_float("val_fraction");
   check(val_fraction > 0.0 && val_fraction < 1.0, "cifar: --val_fraction must be between 0 and 1, got ", val_fraction);

@@ -14,6 +14,7 @@
 #include "datasets/transforms.h"
 #include "distributed/distributed.h"
 #include "lessons/cifar/lesson.h"
+#include "lessons/common/device.h"
 
 namespace ember::cifar {
 
@@ -55,11 +56,12 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
   double loss_sum = 0.0;
   int64_t correct = 0;
   const Clock::time_point start = Clock::now();
+  const Device device = model_device(model);  // --device: the batches go where the model is
   Batch batch;
   while (loader.next(batch)) {
     optimizer.set_lr(schedule(step));
-    Tensor logits = model(batch.images);  // [B, K]
-    Tensor loss = smoothed_cross_entropy(logits, batch.labels, label_smoothing);
+    Tensor logits = model(batch.images.to(device));  // [B, K]
+    Tensor loss = smoothed_cross_entropy(logits, batch.labels.to(device), label_smoothing);
     const double loss_value = loss.item();
     check_loss_is_finite(loss_value, step, last_finite, "cifar, epoch " + std::to_string(epoch), "--lr",
                          optimizer.lr());
@@ -97,13 +99,14 @@ Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, i
   NoGradGuard no_grad;
   Evaluation result;
   double loss_sum = 0.0;
+  const Device device = model_device(model);
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, n);
     const Tensor batch = images.slice(0, begin, end);
-    Tensor logits = model(batch);
+    Tensor logits = model(batch.to(device));
     // TTA: the mirror image is as likely a photo as the image itself (that is why training flips)
-    if (tta) logits = (logits + model(hflip(batch))) * 0.5;
-    Tensor batch_labels = labels.slice(0, begin, end);
+    if (tta) logits = (logits + model(hflip(batch).to(device))) * 0.5;
+    Tensor batch_labels = labels.slice(0, begin, end).to(device);
     loss_sum += cross_entropy(logits, batch_labels, Reduction::Sum).item();
     std::vector<int64_t> predictions = predicted_classes(logits);
     result.predictions.insert(result.predictions.end(), predictions.begin(), predictions.end());

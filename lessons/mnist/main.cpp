@@ -26,6 +26,7 @@
 #include "core/fs.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
+#include "lessons/common/device.h"
 #include "lessons/common/saved_metadata.h"
 #include "distributed/distributed.h"
 #include "lessons/common/run_lock.h"
@@ -147,6 +148,9 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   Generator gen(cfg.get_int("seed"));
   std::shared_ptr<Sequential> model = build_model(cfg, gen);
   std::cout << "\n" << model->summary({1, 1, 28, 28}) << "\n";
+  const Device device = choose_device(cfg.get_string("device"));  // --device: cpu, cuda or auto
+  model->to(device);  // before the optimizer, whose state is made where the parameters are
+  std::cout << device_line(device) << "\n";
   std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   const auto schedule = build_schedule(cfg, epochs * loader.num_batches());
 
@@ -288,6 +292,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   metrics.save(out_dir + "/metrics.json");
   std::cout << format_line("time: %.1f s of training (validation included), %.0f images/s in the training steps\n",
                            train_seconds, images_per_second);
+  if (device == Device::CUDA) std::cout << memory_line(device) << "\n";
   std::cout << "wrote " << out_dir << "/: history.csv, curves.png, metrics.json, settings.conf, checkpoint.safetensors"
             << (shown > 0 ? ", misclassified.png (" + std::to_string(shown) + " test images)" : "") << "\n";
   std::cout << score_line(test.accuracy, cfg.get_string("model")) << std::endl;  // the board's line, last

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "datasets/mnist.h"
+#include "lessons/common/device.h"
 #include "lessons/mnist/lesson.h"
 
 namespace ember::mnist {
@@ -38,6 +39,7 @@ void add_settings(Config& cfg) {
 
   // the machine and the outputs
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
+  cfg.add_string("device", "cpu", "cpu, cuda (the GPU: an error without one) or auto (the GPU when there is one)");
   cfg.add_string("out_dir", "runs/mnist", "where history.csv, curves.png, metrics.json and the checkpoint go");
   cfg.add_string("graph", "", "FILE.dot: write the first training step's autograd graph there (and FILE.png/.svg "
                  "when Graphviz's dot is installed)");
@@ -98,6 +100,8 @@ void check_settings(const Config& cfg) {
   check_int_range(cfg, "show_misclassified", 0, 1000);
   check_int_range(cfg, "seed", 0, std::numeric_limits<int64_t>::max());
   check_int_range(cfg, "threads", 0, 1024);
+  check(is_device_setting(cfg.get_string("device")), "mnist: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
   check_int_range(cfg, "stop_after_epoch", 0, cfg.get_int("epochs"));
   const double val_fraction = cfg.get_float("val_fraction");
   check(val_fraction > 0.0 && val_fraction < 1.0, "mnist: --val_fraction must be between 0 and 1, got ",

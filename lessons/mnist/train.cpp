@@ -11,6 +11,7 @@
 #include "core/graph_dump.h"
 #include "core/ops.h"
 #include "distributed/distributed.h"
+#include "lessons/common/device.h"
 #include "lessons/mnist/lesson.h"
 
 namespace ember::mnist {
@@ -45,11 +46,12 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, DataLoader& loa
   double loss_sum = 0.0;  // summed over images, so a smaller last batch counts by its size
   int64_t correct = 0;
   const Clock::time_point start = Clock::now();
+  const Device device = model_device(model);  // --device: the batches go where the model is
   Batch batch;
   while (loader.next(batch)) {
     optimizer.set_lr(schedule(step));
-    Tensor logits = model(batch.images);  // [B, 10]
-    Tensor loss = cross_entropy(logits, batch.labels);
+    Tensor logits = model(batch.images.to(device));  // [B, 10]
+    Tensor loss = cross_entropy(logits, batch.labels.to(device));
     if (!graph_path.empty() && result.images == 0)  // --graph: this step's graph, before backward() frees it
       std::cout << dump_graph(loss, graph_path, graph_names(model)).message << std::endl;
     // A NaN loss would make every weight NaN at this step's update: stop before it.
@@ -92,10 +94,11 @@ Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, i
   NoGradGuard no_grad;  // nothing will be differentiated: record no graph
   Evaluation result;
   double loss_sum = 0.0;
+  const Device device = model_device(model);
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, n);
-    Tensor logits = model(images.slice(0, begin, end));
-    Tensor batch_labels = labels.slice(0, begin, end);
+    Tensor logits = model(images.slice(0, begin, end).to(device));
+    Tensor batch_labels = labels.slice(0, begin, end).to(device);
     loss_sum += cross_entropy(logits, batch_labels, Reduction::Sum).item();
     std::vector<int64_t> predictions = predicted_classes(logits);
     result.predictions.insert(result.predictions.end(), predictions.begin(), predictions.end());
