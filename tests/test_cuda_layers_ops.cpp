@@ -1,8 +1,8 @@
 // The CUDA kernels of the ops that layers are built from, against the CPU ops on the same random
 // inputs, forward and backward (tests/test_cuda_util.h): pooling (cuda/pool.cu), batch_norm and
 // layer_norm (cuda/batch_norm.cu, cuda/layer_norm.cu), embedding and dropout (cuda/embedding.cu,
-// cuda/dropout.cu), masked_fill (cuda/masked_fill.cu), max/argmax (cuda/reduce.cu) and the shape ops
-// that copy (cuda/shape.cu).
+// cuda/dropout.cu), masked_fill (cuda/masked_fill.cu), max/argmax (cuda/reduce.cu), the shape ops
+// that copy (cuda/shape.cu) and attention (cuda/attention.cu with cuBLAS).
 // Tolerances, relative to 1 + |cpu value|: float32 1e-5, float64 1e-12 (sums are taken in another
 // order on the GPU: a tree of warp shuffles against the CPU's loop), except where stated. Ops that
 // only move numbers (pooling's max, the shape ops, masked_fill, dropout's mask) must match exactly.
@@ -175,6 +175,35 @@ TEST_P(CudaLayerOps, ShapeOpsThatCopy) {
   Tensor ids = Tensor::randint(0, 100, {6, 7}, nullptr);
   EXPECT_EQ(transpose(ids.cuda(), 0, 1).to_vector<int64_t>(), transpose(ids, 0, 1).to_vector<int64_t>());
   EXPECT_ERROR(concat({x, y.cuda()}, 1), "move one with .cuda() or .cpu()");
+}
+
+TEST_P(CudaLayerOps, AttentionCausalOrNotWithTheCpusDropout) {
+  SKIP_WITHOUT_GPU();
+  const DType dt = GetParam();
+  const double tol = dt == DType::Float32 ? 1e-4 : kTol64;  // float32: GEMMs in another order, softmax, GEMMs
+  Tensor q = random_tensor({2, 3, 37, 8}, dt, 20), k = random_tensor({2, 3, 37, 8}, dt, 21);
+  Tensor v = random_tensor({2, 3, 37, 8}, dt, 22);
+  for (bool causal : {false, true}) {
+    SCOPED_TRACE(causal ? "causal" : "not causal");
+    expect_gpu_matches_cpu([causal](const auto& in) { return scaled_dot_product_attention(in[0], in[1], in[2], causal); },
+                           {q, k, v}, tol);
+    // dropout on the probabilities: each device's generator starts from the same seed, so both draw
+    // the same per-head seeds and drop the same elements
+    expect_gpu_matches_cpu(
+        [causal](const auto& in) {
+          Generator gen(11);
+          return scaled_dot_product_attention(in[0], in[1], in[2], causal, 0.3, /*training=*/true, &gen);
+        },
+        {q, k, v}, tol);
+  }
+  // the packed layout of a transformer: qkv [B, T, 3C] with 4 heads of 6 features
+  Tensor qkv = random_tensor({2, 19, 3 * 24}, dt, 23);
+  expect_gpu_matches_cpu(
+      [](const auto& in) {
+        Generator gen(12);
+        return self_attention(in[0], 4, /*causal=*/true, 0.2, /*training=*/true, &gen);
+      },
+      {qkv}, tol);
 }
 
 }  // namespace

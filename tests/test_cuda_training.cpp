@@ -29,7 +29,7 @@ NamedTensors named(const Module& model) {
 }
 
 // `steps` steps of loss(model) -> backward -> optimizer step on both copies; the losses must agree
-// at every step, and the parameters afterwards.
+// at every step, and the parameters afterwards (loosely).
 void expect_same_training(Module& cpu_model, Module& gpu_model, Optimizer& cpu_opt, Optimizer& gpu_opt,
                           const std::function<Tensor(Module&, Device)>& loss_of, int steps) {
   for (int step = 0; step < steps; ++step) {
@@ -48,7 +48,9 @@ void expect_same_training(Module& cpu_model, Module& gpu_model, Optimizer& cpu_o
   for (size_t i = 0; i < cpu_params.size(); ++i) {
     if (!is_floating(cpu_params[i].second.dtype())) continue;
     EXPECT_EQ(gpu_params[i].second.device(), Device::CUDA) << gpu_params[i].first;
-    const std::string message = compare(gpu_params[i].second, cpu_params[i].second, 1e-3, cpu_params[i].first);
+    // loose: an Adam step moves an element by about lr * sign(g), so a gradient within rounding of 0
+    // can move the two copies 2 lr apart; the losses above are the real check
+    const std::string message = compare(gpu_params[i].second, cpu_params[i].second, 1e-2, cpu_params[i].first);
     EXPECT_TRUE(message.empty()) << message;
   }
 }
