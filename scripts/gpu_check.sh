@@ -5,7 +5,9 @@
 #      in build-gpu/: the gpu tests (tests/test_cuda_*.cpp), the seam's CPU tests, bench_cuda_gemm
 #   2. runs the gpu tests (ctest -L gpu) and the seam's tests (DeviceErrors.*)
 #   3. runs bench/bench_cuda_gemm.cu at 4096^3 (the teaching GEMMs as % of cuBLAS)
-#   4. writes a short report (REPORT, default build-gpu/gpu_check_report.txt) and prints it
+#   4. trains the char GPT lesson for 100 iterations with --device=cuda on README.md (device,
+#      tokens/s and GPU memory go into the report)
+#   5. writes a short report (REPORT, default build-gpu/gpu_check_report.txt) and prints it
 #
 # Sized for under 8 minutes on a current GPU machine (most of it is the build). Exits 1 when the
 # build fails, a test fails, or no GPU can be used (the tests would only skip).
@@ -28,7 +30,7 @@ echo "== building in build-gpu/ for this GPU ($jobs jobs)"
 status=0
 if ! cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=native \
       -DEMBER_BUILD_TESTS=ON -DEMBER_BUILD_BENCH=ON -DEMBER_TEST_GLOB="test_[cd][ue][dv]*.cpp" >>"$log" 2>&1 ||
-   ! cmake --build build-gpu -j"$jobs" --target ember_cuda_tests ember_tests bench_cuda_gemm >>"$log" 2>&1; then
+   ! cmake --build build-gpu -j"$jobs" --target ember_cuda_tests ember_tests bench_cuda_gemm chargpt >>"$log" 2>&1; then
   tail -n 40 "$log" >&2
   echo "gpu_check: the build failed (whole log: $log)" | tee "$report" >&2
   exit 1
@@ -50,6 +52,11 @@ echo "== GEMM benchmark (4096^3)"
 bench_out=build-gpu/bench_cuda_gemm.txt
 timeout 180 build-gpu/bin/bench_cuda_gemm --size=4096 --repeats=5 >"$bench_out" 2>&1 || status=1
 
+echo "== chargpt --device=cuda, 100 iterations"
+lesson_out=build-gpu/chargpt_cuda.txt
+timeout 240 build-gpu/bin/chargpt --data=README.md --device=cuda --max_iters=100 --eval_interval=100 --eval_iters=4 \
+  --out_dir=build-gpu/chargpt_cuda >"$lesson_out" 2>&1 || status=1
+
 {
   echo "ember gpu_check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "GPU: $gpu"
@@ -59,6 +66,8 @@ timeout 180 build-gpu/bin/bench_cuda_gemm --size=4096 --repeats=5 >"$bench_out" 
   [ -n "$failed" ] && echo "failed:" && echo "$failed"
   echo "GEMM, float32, TF32 off:"
   sed -n '/^cublas\|^naive\|^tiled\|^register_blocked\|skipped\|bench_cuda_gemm:/p' "$bench_out"
+  echo "chargpt --device=cuda (whole output: $lesson_out):"
+  grep -E "^device:|tokens/s|GPU memory|rror" "$lesson_out" | tail -n 5
   [ $status = 0 ] && echo "result: OK" || echo "result: FAILED"
 } >"$report"
 cat "$report"
