@@ -226,7 +226,9 @@ Evaluation evaluate(Module& model, const DetectionSet& set, const std::vector<An
 // the same threads: images per second (everything from pixels to the boxes after NMS) and mAP.
 struct SpeedRow {
   std::string name;
-  double map50 = 0, map50_95 = 0, images_per_second = 0;
+  double map50 = 0, map50_95 = 0;
+  double images_per_second = 0;      // by the wall clock
+  double images_per_cpu_second = 0;  // by the process's CPU time (all threads): fair on a busy machine
 };
 // Rows: the sliding window (one scene at a time), the detector one scene per pass, and the detector
 // `batch_size` scenes per pass. `classifier_path` is a sliding_window classifier.safetensors.

@@ -389,7 +389,9 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
       nlohmann::ordered_json o = {{"map50", rows[r].map50},
                                   {"map50_95", rows[r].map50_95},
                                   {"images_per_second", rows[r].images_per_second},
-                                  {"speedup", rows[r].images_per_second / rows[0].images_per_second}};
+                                  {"speedup", rows[r].images_per_second / rows[0].images_per_second},
+                                  {"images_per_cpu_second", rows[r].images_per_cpu_second},
+                                  {"cpu_speedup", rows[r].images_per_cpu_second / rows[0].images_per_cpu_second}};
       speed.set_json(keys[r], o.dump());
     }
     make_dirs(loaded.cfg.get_string("out_dir"));
