@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -64,9 +63,9 @@ TEST(IdxRobust, GzipBombStopsAtTheDeclaredSize) {
   write_bytes(dir + "/bomb.gz", gzip_member(raw));
   raw.clear();
   raw.shrink_to_fit();
-  const auto start = std::chrono::steady_clock::now();
+  const double start = thread_cpu_seconds();  // CPU time: a loaded machine passes too
   std::string message = error_of([&] { read_idx(dir + "/bomb.gz", 1); });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = thread_cpu_seconds() - start;
   EXPECT_CONTAINS(message, "idx: " + dir + "/bomb.gz has more than 18 bytes (after gunzip), expected 18 for dimensions [10]");
   EXPECT_LT(seconds, 0.5);
 

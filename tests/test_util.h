@@ -2,6 +2,8 @@
 // Small helpers shared by the op tests.
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -90,6 +92,15 @@ inline std::string scratch_dir(const std::string& area) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// CPU seconds this thread has run so far (CLOCK_THREAD_CPUTIME_ID). The few tests that guard against
+// a quadratic or wasteful loop again bound CPU time, not wall time: a loaded machine (ctest -j2 beside
+// other builds) stretches the wall clock many times over, but not the work a thread does.
+inline double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 // A float64 N(0, 1) tensor from its own seed.
