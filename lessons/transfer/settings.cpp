@@ -1,7 +1,7 @@
 // Every setting of the transfer lesson. The defaults are the run `./run.sh transfer` makes: a
 // small backbone pretrained on 20,000 Fashion-MNIST photos, then 12 short runs on the digits
-// (shots 10, 30, 100, all x three regimes), sized from CPU time to finish in about 10 minutes on two
-// idle cores (an estimate: what was measured, on a shared machine, is in lessons/transfer/README.md).
+// (shots 10, 30, 100, all x three regimes): 12 CPU-minutes in all, measured (on a shared machine, in
+// lessons/transfer/README.md): 6 to 12 minutes on two idle cores, depending on how the threads scale.
 #include <algorithm>
 #include <limits>
 
