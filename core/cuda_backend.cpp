@@ -84,8 +84,9 @@ void cuda_synchronize() { cuda_kernels().synchronize(); }
 void require_cuda_kernel(const char* op) {
   static const char* const ops_with_cuda[] = {
       "add", "sub", "mul", "div",                                     // binary.cpp
-      "neg", "exp", "log",                                            // unary.cpp
-      "relu", "sigmoid", "tanh", "gelu",                              // activations.cpp
+      "neg", "exp", "log", "sqrt", "pow", "abs", "clamp",             // unary.cpp
+      "relu", "leaky_relu", "sigmoid", "tanh", "gelu",                // activations.cpp
+      "mse_loss", "binary_cross_entropy_with_logits",                 // loss.cpp: built from such ops
       "sum", "mean", "var", "max", "argmax",                          // reduce.cpp
       "softmax", "log_softmax", "cross_entropy",                      // softmax.cpp, cross_entropy.cpp
       "matmul", "linear",                                             // matmul.cpp, linear.cpp

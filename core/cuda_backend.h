@@ -68,6 +68,8 @@ void require_cuda_kernel(const char* op);
 enum class CopyKind { HostToDevice, DeviceToHost, DeviceToDevice };
 enum class BinaryOp { Add, Sub, Mul, Div };
 enum class UnaryOp { Neg, Exp, Log, Relu, Sigmoid, Tanh, GeluErf, GeluTanh };
+// The element-wise maths with parameters a, b (cuda/unary.cu): sqrt, x^a, |x|, clamp to [a, b].
+enum class PointwiseOp { Sqrt, Pow, Abs, Clamp };
 
 // Broadcasting of out = a op b, flattened for a kernel: the output's sizes and, for a and b, the
 // stride of each output dimension in elements (0 where that input is broadcast).
@@ -124,6 +126,15 @@ struct CudaKernels {
   void (*unary)(UnaryOp op, DType dtype, const void* x, void* y, int64_t n);
   // dx = g * f'(saved): saved is y for Relu, Sigmoid, Tanh and x for GeluErf, GeluTanh
   void (*unary_backward)(UnaryOp op, DType dtype, const void* g, const void* saved, void* dx, int64_t n);
+
+  // y = f(x; a, b); dx = g * f'(.) from the saved y for Sqrt (1 / 2y), from the saved x otherwise
+  // (Pow: a x^(a-1), Abs: sign(x), Clamp: 1 inside [a, b], else 0)
+  void (*pointwise)(PointwiseOp op, DType dtype, const void* x, void* y, int64_t n, double a, double b);
+  void (*pointwise_backward)(PointwiseOp op, DType dtype, const void* g, const void* saved, void* dx, int64_t n,
+                             double a, double b);
+  // leaky_relu (cuda/activations.cu): y = x > 0 ? x : slope x; dx = x > 0 ? g : slope g (from the saved x)
+  void (*leaky_relu)(DType dtype, const void* x, void* y, int64_t n, double slope);
+  void (*leaky_relu_backward)(DType dtype, const void* g, const void* x, void* dx, int64_t n, double slope);
 
   // reductions (cuda/reduce.cu): x seen as [outer, n, inner] -> out [outer, inner]; all -> out [1]
   void (*sum_dim)(DType dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner);

@@ -1,6 +1,7 @@
 // Activations on the GPU: the kernels of core/ops/activations.cpp, with the same formulas.
 //
 //   relu(x)     = max(x, 0)                      dx = g if y > 0, else 0          (saved: y)
+//   leaky_relu  = x if x > 0, else a x           dx = g if x > 0, else a g        (saved: x)
 //   sigmoid(x)  = 1 / (1 + e^-x)                 dx = g y (1 - y)                 (saved: y)
 //   tanh(x)                                      dx = g (1 - y^2)                 (saved: y)
 //   gelu(x)     = x Phi(x) = x erfc(-x / sqrt 2) / 2
@@ -73,7 +74,39 @@ __global__ void activation_backward_kernel(UnaryOp op, const T* g, const T* save
   GRID_STRIDE_LOOP(i, n) dx[i] = backward(op, g[i], saved[i]);
 }
 
+// leaky_relu: y = x if x > 0, else slope x; dx = g if x > 0, else slope g (from the saved input:
+// with a negative slope the sign of y does not tell the side of x)
+template <typename T>
+__global__ void leaky_relu_kernel(const T* x, T* y, int64_t n, T slope) {
+  GRID_STRIDE_LOOP(i, n) y[i] = x[i] > T(0) ? x[i] : slope * x[i];
+}
+
+template <typename T>
+__global__ void leaky_relu_backward_kernel(const T* g, const T* x, T* dx, int64_t n, T slope) {
+  GRID_STRIDE_LOOP(i, n) dx[i] = x[i] > T(0) ? g[i] : slope * g[i];
+}
+
 }  // namespace
+
+void leaky_relu(DType dtype, const void* x, void* y, int64_t n, double slope) {
+  if (n == 0) return;
+  dispatch_float(dtype, "leaky_relu", [&](auto tag) {
+    using T = decltype(tag);
+    leaky_relu_kernel<<<blocks_for(n), kThreads>>>(static_cast<const T*>(x), static_cast<T*>(y), n,
+                                                   static_cast<T>(slope));
+  });
+  CUDA_CHECK_LAUNCH();
+}
+
+void leaky_relu_backward(DType dtype, const void* g, const void* x, void* dx, int64_t n, double slope) {
+  if (n == 0) return;
+  dispatch_float(dtype, "leaky_relu", [&](auto tag) {
+    using T = decltype(tag);
+    leaky_relu_backward_kernel<<<blocks_for(n), kThreads>>>(static_cast<const T*>(g), static_cast<const T*>(x),
+                                                            static_cast<T*>(dx), n, static_cast<T>(slope));
+  });
+  CUDA_CHECK_LAUNCH();
+}
 
 void activation(UnaryOp op, DType dtype, const void* x, void* y, int64_t n) {
   dispatch_float(dtype, "activation", [&](auto tag) {

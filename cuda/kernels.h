@@ -38,9 +38,14 @@ void axpy(DType dtype, void* a, double alpha, const void* b, int64_t n);
 
 // unary.cu (core/ops/unary.cpp): neg, exp, log; the activations go on to activations.cu
 void unary(UnaryOp op, DType dtype, const void* x, void* y, int64_t n);
+void pointwise(PointwiseOp op, DType dtype, const void* x, void* y, int64_t n, double a, double b);
+void pointwise_backward(PointwiseOp op, DType dtype, const void* g, const void* saved, void* dx, int64_t n, double a,
+                        double b);
 // activations.cu (core/ops/activations.cpp)
 void activation(UnaryOp op, DType dtype, const void* x, void* y, int64_t n);
 void activation_backward(UnaryOp op, DType dtype, const void* g, const void* saved, void* dx, int64_t n);
+void leaky_relu(DType dtype, const void* x, void* y, int64_t n, double slope);
+void leaky_relu_backward(DType dtype, const void* g, const void* x, void* dx, int64_t n, double slope);
 
 // reduce.cu (core/ops/reduce.cpp)
 void sum_dim(DType dtype, const void* x, void* out, int64_t outer, int64_t n, int64_t inner);

@@ -1,4 +1,4 @@
-// The CUDA kernels of the element-wise ops, reductions, softmax and cross-entropy against the CPU
+// The CUDA kernels of the element-wise ops (and losses), reductions, softmax and cross-entropy against the CPU
 // ops (tests/test_cuda_util.h: same random inputs, forward and backward). Tolerances, relative to
 // 1 + |cpu value|: 1e-5 in float32 (the CPU's float32 exp/erfc are its own vectorised versions,
 // within a few roundings of CUDA's), 1e-12 in float64. Every test skips where no GPU can be used.
@@ -60,6 +60,30 @@ TEST_P(CudaOps, UnaryMathAndActivations) {
   expect_gpu_matches_cpu([](const auto& in) { return tanh(in[0]); }, {x}, tol);
   expect_gpu_matches_cpu([](const auto& in) { return gelu(in[0]); }, {x}, tol);
   expect_gpu_matches_cpu([](const auto& in) { return gelu(in[0], /*approximate=*/true); }, {x}, tol);
+}
+
+TEST_P(CudaOps, SqrtPowAbsClampLeakyReluAndTheElementwiseLosses) {
+  SKIP_WITHOUT_GPU();
+  const DType dt = GetParam();
+  const double tol = tol_for(dt);
+  Tensor x = random_tensor({7, 129}, dt, 30) * 3.0;
+  Generator gen(31);
+  Tensor positive = Tensor::uniform({7, 129}, 0.1, 5.0, &gen, dt);
+  expect_gpu_matches_cpu([](const auto& in) { return sqrt(in[0]); }, {positive}, tol);
+  expect_gpu_matches_cpu([](const auto& in) { return pow(in[0], 2.5); }, {positive}, tol);
+  expect_gpu_matches_cpu([](const auto& in) { return pow(in[0], 2.0); }, {x}, tol);
+  expect_gpu_matches_cpu([](const auto& in) { return abs(in[0]); }, {x}, tol);
+  expect_gpu_matches_cpu([](const auto& in) { return clamp(in[0], -1.0, 2.0); }, {x}, tol);
+  expect_gpu_matches_cpu([](const auto& in) { return clamp(in[0], std::nullopt, 0.5); }, {x}, tol);
+  expect_gpu_matches_cpu([](const auto& in) { return leaky_relu(in[0], 0.1); }, {x}, tol);
+  // the element-wise losses, built from ops on the GPU; both inputs get gradients
+  Tensor target = random_tensor({7, 129}, dt, 32);
+  Tensor probability = Tensor::uniform({7, 129}, 0.0, 1.0, &gen, dt);
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
+    expect_gpu_matches_cpu([r](const auto& in) { return mse_loss(in[0], in[1], r); }, {x, target}, tol);
+    expect_gpu_matches_cpu([r](const auto& in) { return binary_cross_entropy_with_logits(in[0], in[1], r); },
+                           {x, probability}, tol);
+  }
 }
 
 TEST_P(CudaOps, SumMeanVar) {

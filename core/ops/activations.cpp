@@ -18,7 +18,7 @@
 // Relu keeps its output too: y > 0 exactly where x > 0, and the output is often kept alive by the
 // next layer anyway.
 //
-// On the GPU: relu, sigmoid, tanh and gelu (both forms), forward and backward, in cuda/activations.cu;
+// On the GPU: relu, leaky_relu, sigmoid, tanh and gelu (both forms), forward and backward, in cuda/activations.cu;
 // each op below picks it with one `is_cuda(x)` test (core/ops/cuda_dispatch.h).
 #include <cmath>
 #include <numbers>
@@ -69,6 +69,19 @@ Tensor relu(const Tensor& x) {
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   OpScope scope("leaky_relu", x);
+  if (is_cuda(x)) {
+    check(is_floating(x.dtype()), "leaky_relu: expected a float32 or float64 tensor, got ", dtype_name(x.dtype()));
+    Tensor y = Tensor::empty(x.shape(), x.dtype(), Device::CUDA);
+    cuda_kernels().leaky_relu(x.dtype(), x.raw_device_data(), y.raw_device_data(), x.numel(), negative_slope);
+    Tensor x_saved = x.detach();
+    record(y, "leaky_relu", {x}, [x_saved, negative_slope](const Tensor& g) {
+      Tensor dx = Tensor::empty(g.shape(), g.dtype(), Device::CUDA);
+      cuda_kernels().leaky_relu_backward(g.dtype(), g.raw_device_data(), x_saved.raw_device_data(),
+                                         dx.raw_device_data(), g.numel(), negative_slope);
+      return std::vector<Tensor>{dx};
+    });
+    return y;
+  }
   Tensor y = map(x, "leaky_relu", [negative_slope](auto v) {
     using T = decltype(v);
     return v > 0 ? v : static_cast<T>(negative_slope) * v;
