@@ -41,13 +41,6 @@ struct Timer {
   double cpu_seconds() const { return static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC; }
 };
 
-// Detections with image_id = index in the set, grouped per image (what evaluate_detections takes).
-std::vector<std::vector<Detection>> per_image(const std::vector<Detection>& detections, size_t images) {
-  std::vector<std::vector<Detection>> found(images);
-  for (const Detection& d : detections) found.at(static_cast<size_t>(d.image_id)).push_back(d);
-  return found;
-}
-
 SpeedRow row(const std::string& name, const DetectionSet& scenes, const std::vector<std::vector<Detection>>& found,
              const Timer& timer) {
   const double wall = timer.wall_seconds(), cpu = timer.cpu_seconds();  // before scoring
@@ -107,7 +100,7 @@ std::vector<SpeedRow> compare_with_sliding_window(Module& detector, const std::v
   timer = Timer();
   const std::vector<Detection> batched = detect(detector, scenes, anchors, score_threshold, nms_iou, batch_size);
   rows.push_back(row(format_line("YOLO-lite, %lld scenes per pass", static_cast<long long>(batch_size)), scenes,
-                     per_image(batched, n), timer));
+                     detections_per_image(batched, n), timer));
   return rows;
 }
 

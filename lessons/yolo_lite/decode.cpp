@@ -83,4 +83,14 @@ std::vector<Detection> detect(Module& model, const DetectionSet& set, const std:
   return kept;
 }
 
+std::vector<std::vector<Detection>> detections_per_image(const std::vector<Detection>& detections, size_t images) {
+  std::vector<std::vector<Detection>> found(images);
+  for (const Detection& d : detections) {
+    check(d.image_id >= 0 && static_cast<size_t>(d.image_id) < images, "detections_per_image: image id ", d.image_id,
+          " of a set of ", images, " images");
+    found[static_cast<size_t>(d.image_id)].push_back(d);
+  }
+  return found;
+}
+
 }  // namespace ember::yolo

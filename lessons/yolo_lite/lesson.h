@@ -12,7 +12,7 @@
 //   loss.cpp      the YOLO loss from differentiable engine ops (autograd gives the gradient)
 //   decode.cpp    the head's numbers -> boxes with scores, then non-max suppression
 //   train.cpp     one epoch of training; evaluating with COCO's metrics (mAP@0.5, mAP@[.5:.95])
-//   report.cpp    learning curves, scenes drawn with predicted and true boxes
+//   report.cpp    learning curves, detections as text (the pictures: lessons/common/detection.h)
 //
 // Shapes: N images, C channels (1: grey), H = W = canvas pixels, S x S grid cells, B anchors per
 // cell, K classes. One prediction per (image, cell, anchor): 5 + K numbers
@@ -32,6 +32,7 @@
 #include "datasets/detection.h"
 #include "layers/layers.h"
 #include "lessons/common/config.h"
+#include "lessons/common/detection.h"
 #include "lessons/common/finite_loss.h"
 #include "lessons/common/progress.h"
 #include "metrics/boxes.h"
@@ -190,8 +191,12 @@ Box decode_box(double tx, double ty, double tw, double th, int64_t cell_row, int
 std::vector<Detection> decode_predictions(const Tensor& predictions, const std::vector<Anchor>& anchors,
                                           int64_t image_side, double score_threshold, int64_t first_image_id);
 // The model in eval mode on a set, in batches: decoded, then NMS per image and class.
+// Detection::image_id is the index in the set.
 std::vector<Detection> detect(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
                               double score_threshold, double nms_iou, int64_t batch_size);
+
+// The same detections grouped by image: found[i] holds those with image_id i (of `images`).
+std::vector<std::vector<Detection>> detections_per_image(const std::vector<Detection>& detections, size_t images);
 
 // ---- train.cpp ---------------------------------------------------------------------------------------
 struct EpochResult {
@@ -210,14 +215,14 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const Detection
                             Progress& progress);
 
 struct Evaluation {
-  CocoEvalResult coco;                // the 12 numbers and the AP of every class
-  std::vector<Detection> detections;  // after NMS; image_id = index in the set
-  double seconds = 0;                 // detecting (forward, decoding, NMS), not scoring
-  double map50() const { return coco.stats[kAP50]; }
-  double map50_95() const { return coco.stats[kAP]; }
+  DetectionScores scores;                     // lessons/common/detection.h: COCO's 12 numbers, AP per class
+  std::vector<std::vector<Detection>> found;  // after NMS: found[i] are the boxes of set.images[i]
+  double seconds = 0;                         // detecting (forward, decoding, NMS), not scoring
+  double map50() const { return scores.map50; }
+  double map50_95() const { return scores.map; }
 };
-// The set's true boxes as COCO ground truth (image ids 0.., category id = class id, area = w h).
-std::vector<CocoGroundTruth> coco_ground_truth(const DetectionSet& set);
+// Detects on every scene of the set and scores with COCO's rules (lessons/common/detection.h's
+// evaluate_detections, the same evaluator as the sliding-window lesson).
 Evaluation evaluate(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
                     double score_threshold, double nms_iou, int64_t batch_size);
 
@@ -247,19 +252,6 @@ struct EpochRecord {
   double seconds = 0;
 };
 void save_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history);
-// An RGB picture of one image with boxes: true boxes green, predicted ones red with "class score".
-// `scale` enlarges the image (nearest neighbour) so the captions stay readable.
-struct Picture {
-  int width = 0, height = 0;
-  std::vector<uint8_t> pixels;  // height x width x 3
-};
-Picture draw_detections(const DetectionImage& image, const std::vector<Detection>& predicted,
-                        const std::vector<std::string>& class_names, int scale, bool draw_truth);
-// Up to `count` scenes side by side, rows of `columns`, each with its predictions above
-// `draw_threshold`; saved as PNG.
-void save_scene_grid(const std::string& path, const DetectionSet& set, const std::vector<Detection>& detections,
-                     const std::vector<std::string>& class_names, double draw_threshold, int64_t count,
-                     int64_t columns);
 // "7 at (12.0, 30.5)-(40.0, 66.0) score 0.93", one per line.
 std::string format_detections(const std::vector<Detection>& detections, const std::vector<std::string>& class_names);
 

@@ -149,14 +149,19 @@ LoadedModel load_trained(const std::string& path, const std::vector<std::string>
   return loaded;
 }
 
+size_t count_detections(const std::vector<std::vector<Detection>>& found) {
+  size_t n = 0;
+  for (const std::vector<Detection>& image : found) n += image.size();
+  return n;
+}
+
 void print_test_report(const Evaluation& test, const std::vector<std::string>& class_names, size_t scenes) {
   std::cout << format_line("\ntest: %zu scenes never seen in training, %zu detections after NMS\n", scenes,
-                           test.detections.size())
-            << coco_summary_text(test.coco.stats);
+                           count_detections(test.found))
+            << coco_summary_text(test.scores.coco.stats);
   std::cout << "AP@[.5:.95] per class:";
-  for (size_t k = 0; k < test.coco.category_ap.size(); ++k)
-    std::cout << format_line("  %s %.3f", class_names.at(static_cast<size_t>(test.coco.category_ids[k])).c_str(),
-                             test.coco.category_ap[k]);
+  for (size_t k = 0; k < test.scores.ap.size(); ++k)
+    if (test.scores.ap[k] >= 0) std::cout << format_line("  %s %.3f", class_names.at(k).c_str(), test.scores.ap[k]);
   std::cout << "\n";
 }
 
@@ -316,19 +321,25 @@ int train(Config& cfg, const std::vector<std::string>& args) {
               format_line("YOLO-lite on %s: test mAP@0.5 %.3f, mAP@[.5:.95] %.3f", data.dataset.c_str(), test.map50(),
                           test.map50_95()),
               history);
-  save_scene_grid(out_dir + "/test_scenes.png", data.test, test.detections, data.class_names,
-                  cfg.get_float("draw_threshold"), cfg.get_int("show_scenes"), 4);
+  if (cfg.get_int("show_scenes") > 0) {  // the boxes a user would be shown: score >= --draw_threshold
+    std::vector<std::vector<Detection>> shown(test.found.size());
+    for (size_t i = 0; i < test.found.size(); ++i)
+      for (const Detection& d : test.found[i])
+        if (d.score >= cfg.get_float("draw_threshold")) shown[i].push_back(d);
+    save_detection_grid(out_dir + "/test_scenes.png", data.test, shown, 4, 3,
+                        static_cast<int>(cfg.get_int("show_scenes")));
+  }
   JsonObject metrics;
   nlohmann::ordered_json per_class = nlohmann::ordered_json::object();
-  for (size_t k = 0; k < test.coco.category_ap.size(); ++k)
-    per_class[data.class_names.at(static_cast<size_t>(test.coco.category_ids[k]))] = test.coco.category_ap[k];
+  for (size_t k = 0; k < test.scores.ap.size(); ++k)
+    if (test.scores.ap[k] >= 0) per_class[data.class_names.at(k)] = test.scores.ap[k];
   nlohmann::ordered_json coco = nlohmann::ordered_json::object();
-  for (int s = 0; s < kNumCocoStats; ++s) coco[kCocoStatNames[s]] = test.coco.stats[s];
+  for (int s = 0; s < kNumCocoStats; ++s) coco[kCocoStatNames[s]] = test.scores.coco.stats[s];
   metrics.set("dataset", data.dataset)
       .set("data_source", data.source)
       .set("map50", test.map50())
       .set("map50_95", test.map50_95())
-      .set("map75", test.coco.stats[kAP75])
+      .set("map75", test.scores.map75)
       .set_json("ap_per_class", per_class.dump())
       .set_json("coco", coco.dump())
       .set("val_map50", history.back().val_map50)
@@ -431,10 +442,10 @@ int detect_image(const std::string& checkpoint, const std::string& image_path, c
                            cfg.get_float("draw_threshold"))
             << format_detections(found, loaded.class_names);
   const int scale = file.width < 256 ? 2 : 1;
-  const Picture picture = draw_detections(original, found, loaded.class_names, scale, /*draw_truth=*/false);
+  const Canvas picture = draw_detections(original.image, found, /*truth=*/{}, loaded.class_names, scale);
   make_dirs(cfg.get_string("out_dir"));
   const std::string out = cfg.get_string("out_dir") + "/" + original.name + "_boxes.png";
-  save_png(out, picture.width, picture.height, 3, picture.pixels.data());
+  picture.save_png(out);
   std::cout << "wrote " << out << std::endl;
   return 0;
 }

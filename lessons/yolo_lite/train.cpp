@@ -84,35 +84,15 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const Detection
   return result;
 }
 
-std::vector<CocoGroundTruth> coco_ground_truth(const DetectionSet& set) {
-  std::vector<CocoGroundTruth> truth;
-  for (size_t i = 0; i < set.images.size(); ++i)
-    for (const LabelledBox& b : set.images[i].boxes) {
-      CocoGroundTruth g;
-      g.id = static_cast<int64_t>(truth.size()) + 1;  // COCO ids start at 1 (0 means "unmatched")
-      g.image_id = static_cast<int64_t>(i);
-      g.category_id = b.class_id;
-      g.bbox = {b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1};
-      g.area = static_cast<double>(b.x2 - b.x1) * static_cast<double>(b.y2 - b.y1);
-      truth.push_back(g);
-    }
-  return truth;
-}
-
 Evaluation evaluate(Module& model, const DetectionSet& set, const std::vector<Anchor>& anchors,
                     double score_threshold, double nms_iou, int64_t batch_size) {
   check(!set.images.empty(), "yolo_lite: nothing to evaluate on (a set without images)");
   Evaluation result;
   const Clock::time_point start = Clock::now();
-  result.detections = detect(model, set, anchors, score_threshold, nms_iou, batch_size);
+  result.found = detections_per_image(detect(model, set, anchors, score_threshold, nms_iou, batch_size),
+                                      set.images.size());
   result.seconds = seconds_since(start);
-  std::vector<int64_t> image_ids(set.images.size()), category_ids(set.class_names.size());
-  std::iota(image_ids.begin(), image_ids.end(), int64_t{0});
-  std::iota(category_ids.begin(), category_ids.end(), int64_t{0});
-  std::vector<CocoDetection> detections;
-  for (const Detection& d : result.detections)
-    detections.push_back({d.image_id, d.class_id, box_to_xywh(d.box), d.score});
-  result.coco = coco_evaluate(image_ids, category_ids, coco_ground_truth(set), detections);
+  result.scores = evaluate_detections(set, result.found);
   return result;
 }
 
