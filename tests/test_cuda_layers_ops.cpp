@@ -130,17 +130,25 @@ TEST_P(CudaLayerOps, MaskedFillWithABroadcastMask) {
   SKIP_WITHOUT_GPU();
   const DType dt = GetParam();
   Tensor scores = random_tensor({2, 3, 5, 5}, dt, 14);
+  // The mask is captured, not passed as an input: a float mask given as an input would be made
+  // requires_grad by expect_gpu_matches_cpu and then have no gradient (masked_fill has none for it).
+  // mask_on(x) is the mask on x's device.
   // a [T, T] causal mask for [B, H, T, T] scores, in each mask dtype
   for (DType mask_dt : {DType::Float32, DType::Float64, DType::Int64}) {
-    Tensor mask = causal_mask(5, mask_dt);
-    expect_gpu_matches_cpu([](const auto& in) { return masked_fill(in[0], in[1], -1e9); }, {scores, mask}, 0.0);
+    SCOPED_TRACE(std::string("mask ") + dtype_name(mask_dt));
+    const Tensor mask = causal_mask(5, mask_dt), mask_gpu = mask.cuda();
+    auto mask_on = [=](const Tensor& x) { return x.device() == Device::CUDA ? mask_gpu : mask; };
+    expect_gpu_matches_cpu([=](const auto& in) { return masked_fill(in[0], mask_on(in[0]), -1e9); }, {scores}, 0.0);
   }
   Tensor row_mask = Tensor::from_vector(std::vector<int64_t>{1, 0, 0, 1, 0}, {5});
   expect_gpu_matches_cpu([](const auto& in) { return masked_fill(in[0], in[1], 2.5); }, {scores, row_mask}, 0.0);
   // followed by a softmax, as attention does
-  Tensor mask = causal_mask(5, dt);
-  expect_gpu_matches_cpu([](const auto& in) { return softmax(masked_fill(in[0], in[1], -INFINITY)); },
-                         {scores, mask}, tol_for(dt));
+  const Tensor mask = causal_mask(5, dt), mask_gpu = mask.cuda();
+  expect_gpu_matches_cpu(
+      [=](const auto& in) {
+        return softmax(masked_fill(in[0], in[0].device() == Device::CUDA ? mask_gpu : mask, -INFINITY));
+      },
+      {scores}, tol_for(dt));
 }
 
 TEST_P(CudaLayerOps, MaxAndArgmaxAlongEachDimension) {
