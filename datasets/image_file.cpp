@@ -115,6 +115,10 @@ void check_jpeg(const std::string& bytes, const std::string& name) {
 // PNM (P5 grey, P6 colour): the header's numbers (width, height, maximum value) are read by stb into
 // an int without an overflow check (UBSan: "888888888 * 10" in stbi__pnm_getinteger, found by
 // fuzz_image). Each number is checked here first: at most 9 digits.
+// A maximum value above 255 means 16 bits a sample, and stb 2.27 gets those wrong twice: it keeps the
+// low byte of each big-endian sample instead of the high one (a silent wrong image), and converting
+// the channel count (grey to RGB, ...) it uses its 8-bit routine on a buffer half the size and reads
+// past its end (ASan, found by fuzz_image). Such a file is refused, saying so.
 void check_pnm(const std::string& bytes, const std::string& name) {
   if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
   size_t at = 2;
@@ -125,11 +129,15 @@ void check_pnm(const std::string& bytes, const std::string& name) {
       else
         ++at;
     }
-    size_t digits = 0;
-    while (at < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[at]))) ++at, ++digits;
+    const size_t first = at;
+    while (at < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[at]))) ++at;
+    const size_t digits = at - first;
     check(digits <= 9, "load_image: cannot read '", name, "': a number in its PNM header has ", digits,
           " digits (a damaged file: no image is that large)");
     if (digits == 0) return;  // not a number: stb reports the bad header
+    const long value = std::stol(bytes.substr(first, digits));
+    check(number < 2 || value <= 255, "load_image: cannot read '", name, "': a 16-bit PNM (maximum value ",
+          value, ") is not read correctly by this stb_image (2.27); convert it to 8 bits (maximum value 255)");
   }
 }
 

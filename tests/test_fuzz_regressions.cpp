@@ -148,3 +148,22 @@ TEST(FuzzRegressions, PnmHeaderNumberTooLongIsRefused) {
   EXPECT_NE(error_of([&] { load_image(dir + "/big.pgm"); }).find("a number in its PNM header has 10 digits"),
             std::string::npos);
 }
+
+// fuzz_image: a 16-bit PNM (maximum value above 255) asked for another channel count made stb 2.27
+// convert it with its 8-bit routine into a buffer half the size, then read past it (ASan); the
+// fuzzer's input was "P666 6 666 " read as grey. Read without a conversion, stb 2.27 keeps the low
+// byte of each big-endian sample (0x1234 -> 0x34): a silently wrong image. Both are refused.
+TEST(FuzzRegressions, SixteenBitPnmIsRefused) {
+  const std::string dir = scratch("pnm16");
+  write_bytes(dir + "/found.ppm", "P666 6 666 ");
+  EXPECT_NE(error_of([&] { load_image(dir + "/found.ppm", 1); }).find("a 16-bit PNM (maximum value 666) is not read correctly"),
+            std::string::npos);
+  write_bytes(dir + "/grey16.pgm", std::string("P5 2 1 65535\n\x12\x34\xFF\x00", 17));
+  EXPECT_NE(error_of([&] { load_image(dir + "/grey16.pgm", 1); }).find("convert it to 8 bits (maximum value 255)"),
+            std::string::npos);
+  write_bytes(dir + "/grey8.pgm", std::string("P5 2 1 255\n\x12\xFF", 13));  // 8 bits: read as it is
+  Image image = load_image(dir + "/grey8.pgm", 1);
+  ASSERT_EQ(image.pixels.size(), 2u);
+  EXPECT_EQ(int(image.pixels[0]), 0x12);
+  EXPECT_EQ(int(image.pixels[1]), 0xFF);
+}
