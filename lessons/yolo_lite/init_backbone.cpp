@@ -60,9 +60,10 @@ void init_backbone_from_classifier(YoloLite& model, const std::string& path) {
     Tensor& mine = state.at(m.detector);  // shares memory with the model's parameter
     mine.copy_(file.get(m.classifier).to(mine.dtype()));
   }
-  std::cout << "backbone: started from " << path << " (";
-  for (const BackboneMapping& m : classifier_to_backbone()) std::cout << m.classifier << " -> " << m.detector << "  ";
-  std::cout << "\b\b)\n";
+  std::string copied;
+  for (const BackboneMapping& m : classifier_to_backbone())
+    copied += (copied.empty() ? "" : ", ") + m.classifier + " -> " + m.detector;
+  std::cout << "backbone: started from " << path << " (" << copied << ")\n";
 }
 
 }  // namespace ember::yolo
