@@ -16,10 +16,11 @@
 # and asking apt for Debian's `npm` on such a machine conflicts and fails the whole install.
 # tests/test_setup.sh runs these decisions on simulated machines.
 
-# What the engine needs to build and test (ccache is not needed, but it makes a second build of the
-# same sources, such as the sanitizer tier or tests/outside_project, cheap).
+# What the engine needs to build and test (ccache and ninja are not needed, but ccache makes a second
+# build of the same sources, such as the sanitizer tier or tests/outside_project, cheap, and Ninja
+# keeps both cores busy across targets: a cold ./test.sh built in 480 s with it, 681 s with make).
 EMBER_BUILD_PACKAGES=(g++ cmake make pkg-config libopenblas-openmp-dev libstb-dev libgtest-dev
-                      libbenchmark-dev zlib1g-dev nlohmann-json3-dev ccache)
+                      libbenchmark-dev zlib1g-dev nlohmann-json3-dev ccache ninja-build)
 
 # ---- what the machine has (the tests replace these four to simulate other machines) -----------------
 have_command() { command -v "$1" >/dev/null 2>&1; }
@@ -129,21 +130,42 @@ ensure_helpers() {
 # The number of parallel compile jobs: all cores.
 build_jobs() { nproc 2>/dev/null || echo 2; }
 
+# The CMake generator: Ninja where installed, else make. (An explicit CMAKE_GENERATOR wins.)
+build_generator() {
+  if [ -n "${CMAKE_GENERATOR:-}" ]; then echo "$CMAKE_GENERATOR"
+  elif have_command ninja; then echo Ninja
+  else echo "Unix Makefiles"
+  fi
+}
+
 configure_and_build() {
   local dir=$1 target=$2
   shift 2
+  local generator previous
+  generator=$(build_generator)
+  # A folder configured before with the other generator is configured afresh (CMake refuses to
+  # switch in place); its sources are not compiled again where ccache has them.
+  if [ -f "$dir/CMakeCache.txt" ]; then
+    previous=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$dir/CMakeCache.txt")
+    if [ -n "$previous" ] && [ "$previous" != "$generator" ]; then
+      echo "== $dir was configured for $previous: configuring it again for $generator"
+      rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+    fi
+  fi
   # Configured every time with the caller's options (a second time takes a second and changes
   # nothing), so a folder configured otherwise before (say, with the tests off) is put right.
-  [ -f "$dir/CMakeCache.txt" ] || echo "== configuring $dir"
+  [ -f "$dir/CMakeCache.txt" ] || echo "== configuring $dir ($generator)"
   mkdir -p "$dir"
-  cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; exit 1; }
+  cmake -S . -B "$dir" -G "$generator" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log" >&2; exit 1; }
   echo "== building $target in $dir"
-  # grep hides the progress lines; the build's own status (PIPESTATUS[0], not grep's) decides success.
+  # grep hides the progress lines (make's "[ 42%] Building ...", Ninja's "[12/345] Building ...");
+  # the build's own status (PIPESTATUS[0], not grep's) decides success.
   # (The subshell keeps that true whatever errexit/pipefail the caller has set.)
   # shellcheck disable=SC2086
   if ! (
     set +e +o pipefail
-    cmake --build "$dir" -j"$(build_jobs)" --target $target 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)'
+    cmake --build "$dir" -j"$(build_jobs)" --target $target 2>&1 |
+      grep -vE '^\[ *[0-9]+(%|/[0-9]+)\] (Building|Linking|Built|Generating)'
     exit "${PIPESTATUS[0]}"
   ); then
     echo "build failed in $dir (target $target): see the errors above" >&2
