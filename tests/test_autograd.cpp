@@ -18,14 +18,12 @@
 
 using namespace ember;
 
-namespace {
+namespace test_autograd {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 Tensor vec(std::vector<double> v) {
   int64_t n = static_cast<int64_t>(v.size());
   return Tensor::from_vector(v, {n});
 }
-
-}  // namespace
 
 // ---- recording ---------------------------------------------------------------------------------
 
@@ -339,3 +337,5 @@ TEST(AutogradLead, BackwardTwiceIsAnError) {
   Tensor b = (h * 2.0).sum();
   EXPECT_THROW(b.backward(), Error);
 }
+
+}  // namespace test_autograd

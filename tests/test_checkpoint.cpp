@@ -22,7 +22,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_checkpoint {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   fs::path dir = fs::path(EMBER_TEST_TMP) / ("checkpoint_" + name);
@@ -30,8 +30,6 @@ std::string scratch(const std::string& name) {
   fs::create_directories(dir);
   return dir.string();
 }
-
-
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
@@ -74,8 +72,6 @@ void train(Regression& m, Optimizer& opt, Generator& data, int64_t from, int64_t
     opt.step();
   }
 }
-
-}  // namespace
 
 TEST(Checkpoint, ResumeIsBitIdentical) {
   std::string dir = scratch("resume");
@@ -273,3 +269,5 @@ TEST(Checkpoint, ReservedNames) {
   EXPECT_TRUE(contains(msg, "save_checkpoint: model tensor \"optimizer.w\" starts with \"optimizer.\"")) << msg;
   EXPECT_TRUE(fs::is_empty(dir));
 }
+
+}  // namespace test_checkpoint

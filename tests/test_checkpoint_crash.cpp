@@ -21,7 +21,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_checkpoint_crash {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   fs::path dir = fs::path(EMBER_TEST_TMP) / ("checkpoint_crash_" + name);
@@ -44,8 +44,6 @@ std::vector<std::string> temporaries_in(const std::string& dir) {
     if (name.find(".tmp-") != std::string::npos) names.push_back(name);
   return names;
 }
-
-}  // namespace
 
 TEST(CheckpointCrash, KilledMidSaveKeepsThePreviousCheckpoint) {
   const std::string dir = scratch("kill");
@@ -137,3 +135,5 @@ TEST(CheckpointCrash, AtomicFileRemovesItsTemporaryUnlessCommitted) {
   EXPECT_EQ(read_file(path), "new");
   EXPECT_EQ(files_in(dir), std::vector<std::string>{"out.bin"});
 }
+
+}  // namespace test_checkpoint_crash

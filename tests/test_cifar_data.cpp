@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cifar_data {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 struct ScriptRun {
   int exit_code = -1;
@@ -43,8 +43,6 @@ void write_bytes(const std::string& path, size_t n) {
 
 const char* kCifarFiles[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                              "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
-
-}  // namespace
 
 TEST(CifarScript, WithoutNetworkSaysWhereToPutTheFilesAndExits3) {
   const std::string dir = scratch_dir("cifar") + "/cifar10";
@@ -136,3 +134,5 @@ TEST(CifarFallback, ErrorsNameTheProblem) {
   EXPECT_NE(notice.find("scripts/get_cifar10.sh"), std::string::npos) << notice;
   EXPECT_NE(notice.find("FALLING BACK to Fashion-MNIST"), std::string::npos) << notice;
 }
+
+}  // namespace test_cifar_data

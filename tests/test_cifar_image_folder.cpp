@@ -14,7 +14,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cifar_image_folder {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
 std::vector<double> doubles(const Tensor& t) { return t.to_vector<double>(); }
@@ -38,8 +38,6 @@ std::vector<int> red_levels(const ImageSet& set) {
   for (int64_t i = 0; i < set.images.size(0); ++i) out.push_back(static_cast<int>(std::lround(set.images.at({i, 0, 0, 0}) * 255)));
   return out;
 }
-
-}  // namespace
 
 // ---- resize --------------------------------------------------------------------------------------
 
@@ -216,3 +214,5 @@ TEST(CifarImageFolder, FoldersThatCannotBeUsedAreNamed) {
   Tensor one = load_image_tensor(root + "/empty_class/only.png", 5, 3);
   EXPECT_EQ(one.shape(), (Shape{3, 5, 3}));
 }
+
+}  // namespace test_cifar_image_folder

@@ -14,7 +14,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cifar_models {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::vector<std::string> parameter_names(const Module& m) {
   std::vector<std::string> names;
@@ -27,8 +27,6 @@ bool any_name_contains(const Module& m, const std::string& part) {
     if (name.find(part) != std::string::npos) return true;
   return false;
 }
-
-}  // namespace
 
 TEST(CifarModels, ShapesAndParameterCountsMatchThePaper) {
   // He et al. 2016, Table 6: ResNet-20 0.27M, 32 0.46M, 44 0.66M, 56 0.85M, 110 1.7M (option A).
@@ -187,7 +185,9 @@ TEST(CifarModels, ResNet20TrainsEndToEndAndGradientsReachConv1) {
     double norm = 0;
     for (double g : p.grad().to_vector<double>()) norm += g * g;
     EXPECT_TRUE(std::isfinite(norm)) << name;
-    if (name == "conv1.weight") EXPECT_GT(norm, 0) << "no gradient reached the first layer";
+    if (name == "conv1.weight") {
+      EXPECT_GT(norm, 0) << "no gradient reached the first layer";
+    }
   }
 }
 
@@ -219,3 +219,5 @@ TEST(CifarModels, ResNet18HasTorchvisionsLayoutAndNames) {
   EXPECT_FALSE(names.count("layer1.0.downsample.0.weight"));  // layer1 keeps the shape
   EXPECT_EQ(model->fc->weight.shape(), (Shape{10, 512}));
 }
+
+}  // namespace test_cifar_models

@@ -17,7 +17,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cifar_torch_fixture {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const std::string kFixture = std::string(EMBER_SOURCE_DIR) + "/tests/data/torch/resnet18_tiny";
 
@@ -51,8 +51,6 @@ std::vector<double> flatten(const nlohmann::json& rows) {
     for (const auto& v : row) out.push_back(v.get<double>());
   return out;
 }
-
-}  // namespace
 
 TEST(CifarTorchFixture, LoadsByNameAndMatchesPyTorchsOutput) {
   const SafetensorsFile file = load_safetensors(kFixture + ".safetensors");
@@ -125,3 +123,5 @@ TEST(CifarTorchFixture, ABackboneForANewTaskLoadsWithoutItsHead) {
   EXPECT_EQ(result.missing_keys, (std::vector<std::string>{"fc.weight", "fc.bias"}));
   EXPECT_TRUE(result.unexpected_keys.empty());
 }
+
+}  // namespace test_cifar_torch_fixture

@@ -9,7 +9,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cifar_transforms {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
 std::vector<double> doubles(const Tensor& t) { return t.to_vector<double>(); }
@@ -24,8 +24,6 @@ Tensor pixel(float r, float g, float b) { return Tensor::from_vector(std::vector
 
 // Row y of a [1, H, W] image.
 std::vector<float> row(const Tensor& image, int64_t y) { return values(image.slice(1, y, y + 1)); }
-
-}  // namespace
 
 TEST(CifarTransforms, PadReflectEdgeAndZero) {
   // the top row of the image, [1, 2, 3], padded by 2 (it is row 2 of the padded image)
@@ -173,3 +171,5 @@ TEST(CifarTransforms, ChannelMeanStdOfATrainingSet) {
   expect_all_near(channel_mean_std(nine()).mean, {5}, 1e-12);
   EXPECT_ERROR(channel_mean_std(Tensor::zeros({2, 3})), "channel_mean_std: expected a float32 image");
 }
+
+}  // namespace test_cifar_transforms

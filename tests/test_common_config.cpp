@@ -19,7 +19,7 @@ using ember::error_of;
 
 using ember::Config;
 
-namespace {
+namespace test_common_config {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // The keys of the char-level GPT lesson, typed as nanoGPT types them.
 Config gpt_config() {
@@ -65,8 +65,6 @@ std::string scratch_file(const std::string& name, const std::string& contents) {
   ember::write_file_atomic(path, contents);
   return path;
 }
-
-}  // namespace
 
 TEST(CommonConfig, DefaultsBeforeAnythingIsParsed) {
   Config cfg = gpt_config();
@@ -372,3 +370,5 @@ TEST(CommonConfig, RegisteringKeys) {
   Config empty;
   EXPECT_NE(error_of([&] { empty.set("x", "1"); }).find("no keys are defined"), std::string::npos);
 }
+
+}  // namespace test_common_config

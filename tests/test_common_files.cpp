@@ -26,7 +26,7 @@ using ember::error_of;
 #define EMBER_TEST_TMP "/tmp/ember_test_tmp"
 #endif
 
-namespace {
+namespace test_common_files {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A fresh, empty scratch folder for one test.
 std::string fresh_folder(const std::string& name) {
@@ -44,8 +44,6 @@ std::vector<std::string> folder_entries(const std::string& folder) {
   std::sort(names.begin(), names.end());
   return names;
 }
-
-}  // namespace
 
 // ---- fs ---------------------------------------------------------------------------------------
 
@@ -237,3 +235,5 @@ TEST(CommonCsv, OpenErrorNamesThePath) {
   std::string message = error_of([&] { ember::CsvWriter w(path, {"a"}); });
   EXPECT_NE(message.find(path), std::string::npos) << message;
 }
+
+}  // namespace test_common_files

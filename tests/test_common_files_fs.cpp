@@ -14,7 +14,7 @@
 using ember::error_of;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_common_files_fs {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   fs::path dir = fs::path(EMBER_TEST_TMP) / ("fs_" + name);
@@ -24,8 +24,6 @@ std::string scratch(const std::string& name) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-}  // namespace
 
 TEST(CoreFs, ReadFileRefusesWhatIsNotARegularFile) {
   std::string msg = error_of([] { ember::read_file("/dev/zero"); });
@@ -67,3 +65,5 @@ TEST(CoreFs, InputFileReadsAtOffsetsAndNamesTheEnd) {
   msg = error_of([&] { ember::InputFile missing(dir + "/nope", "loader"); });
   EXPECT_TRUE(contains(msg, "loader: cannot open '" + dir + "/nope': No such file or directory")) << msg;
 }
+
+}  // namespace test_common_files_fs

@@ -17,15 +17,13 @@ using ember::error_of;
 #define EMBER_TEST_TMP "/tmp/ember_test_tmp"
 #endif
 
-namespace {
+namespace test_common_image {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   std::string folder = std::string(EMBER_TEST_TMP) + "/common_image";
   ember::make_dirs(folder);
   return folder + "/" + name;
 }
-
-}  // namespace
 
 TEST(CommonImage, SavePngAndLoadItBackExactly) {
   // A 3x2 RGB image with distinct pixels; PNG is lossless, so every byte must come back.
@@ -125,3 +123,5 @@ TEST(CommonImage, GridOfCaptionedTiles) {
   std::string message = error_of([&] { ember::save_image_grid(scratch("b.png"), {broken}, 1); });
   EXPECT_NE(message.find("tile '0->9'"), std::string::npos) << message;
 }
+
+}  // namespace test_common_image

@@ -22,7 +22,7 @@
 using ember::Color;
 using ember::LinePlot;
 
-namespace {
+namespace test_common_plot {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   std::string folder = std::string(EMBER_TEST_TMP) + "/common_plot";
@@ -65,8 +65,6 @@ void loss_curve(std::vector<double>& steps, std::vector<double>& loss) {
     loss.push_back(2.3 * std::exp(-i / 400.0) + 0.3 + 0.02 * std::sin(i * 0.37));
   }
 }
-
-}  // namespace
 
 // ---- ticks ------------------------------------------------------------------------------------
 
@@ -284,3 +282,5 @@ TEST(CommonPlot, MismatchedSeriesIsAnError) {
         << e.what();
   }
 }
+
+}  // namespace test_common_plot

@@ -19,7 +19,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_common_run_checks {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   fs::path dir = fs::path(EMBER_TEST_TMP) / ("run_checks_" + name + "_" + std::to_string(getpid()));
@@ -153,4 +153,4 @@ TEST(RunLock, AFolderThatCannotHoldTheLockSaysWhatFailed) {
       << msg;
 }
 
-}  // namespace
+}  // namespace test_common_run_checks

@@ -5,7 +5,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_conv {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 struct Case {
   Shape x, w;
@@ -45,4 +45,4 @@ TEST(CudaConv2d, OnlyTheWantedGradientsAreComputed) {
   EXPECT_FALSE(x.grad().defined());
 }
 
-}  // namespace
+}  // namespace test_cuda_conv

@@ -11,7 +11,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_layers_ops {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 constexpr double kTol32 = 1e-5, kTol64 = 1e-12;
 
@@ -216,4 +216,4 @@ TEST_P(CudaLayerOps, AttentionCausalOrNotWithTheCpusDropout) {
       {qkv}, tol);
 }
 
-}  // namespace
+}  // namespace test_cuda_layers_ops

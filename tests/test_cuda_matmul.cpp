@@ -9,7 +9,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_matmul {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 TEST(CudaMatmul, ShapesBatchesAndBroadcastingMatchTheCpu) {
   SKIP_WITHOUT_GPU();
@@ -66,4 +66,4 @@ TEST(CudaGemmTeaching, EveryKernelComputesTheSameProductAsTheCpu) {
   }
 }
 
-}  // namespace
+}  // namespace test_cuda_matmul

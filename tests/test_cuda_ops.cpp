@@ -6,7 +6,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_ops {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 constexpr double kTol32 = 1e-5, kTol64 = 1e-12;
 
@@ -175,4 +175,4 @@ TEST(CudaTraining, AnMlpStepGivesTheCpusLossAndGradients) {
       {x, w1, b1, w2, y}, 1e-4);
 }
 
-}  // namespace
+}  // namespace test_cuda_ops

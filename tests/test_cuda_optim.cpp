@@ -9,7 +9,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_optim {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 template <typename Opt, typename Options>
 void expect_steps_match(DType dt, Options options, double tol) {
@@ -74,4 +74,4 @@ TEST(CudaOptim, ClipGradNormGivesTheCpusNormAndGradients) {
   }
 }
 
-}  // namespace
+}  // namespace test_cuda_optim

@@ -8,7 +8,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_tensor {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 TEST(CudaTensor, CopiesToTheGpuAndBackAreExact) {
   SKIP_WITHOUT_GPU();
@@ -115,4 +115,4 @@ TEST(CudaTensor, TheDeviceHasANameAndTf32IsOffUnlessAsked) {
   }
 }
 
-}  // namespace
+}  // namespace test_cuda_tensor

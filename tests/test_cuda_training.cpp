@@ -19,7 +19,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_cuda_training {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 constexpr double kLossTol = 1e-4;
 
@@ -154,4 +154,4 @@ TEST(CudaTraining, ACheckpointSavedFromTheGpuLoadsOnEitherDevice) {
     EXPECT_EQ(reloaded[i].second.to_vector<double>(), saved[i].second.to_vector<double>()) << saved[i].first;
 }
 
-}  // namespace
+}  // namespace test_cuda_training

@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_datasets_files {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A fresh folder for the running test (ctest runs tests in parallel, each in its own process).
 std::string scratch_dir() {
@@ -45,8 +45,6 @@ std::vector<uint8_t> counting_bytes(int64_t n, int mul = 7) {
   for (int64_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>((i * mul + 3) % 256);
   return v;
 }
-
-}  // namespace
 
 // ---- IDX -------------------------------------------------------------------------------------------
 
@@ -140,7 +138,6 @@ TEST(Idx, WrongMagicNumberExtraBytesAndMissingFile) {
 
 // ---- MNIST -----------------------------------------------------------------------------------------
 
-namespace {
 // Writes an MNIST-style split: n images whose pixel (i, y, x) is (i * 31 + y * 28 + x) % 256, and
 // the labels given; images gzipped, labels raw (both forms occur).
 void write_mnist_split(const std::string& dir, const std::string& prefix, const std::vector<uint8_t>& labels) {
@@ -151,7 +148,6 @@ void write_mnist_split(const std::string& dir, const std::string& prefix, const 
   write_idx(dir + "/" + prefix + "-images-idx3-ubyte.gz", {n, 28, 28}, pixels, true);
   write_idx(dir + "/" + prefix + "-labels-idx1-ubyte", {n}, labels);
 }
-}  // namespace
 
 TEST(Mnist, LoadsBothSplitsFromGeneratedFiles) {
   const std::string dir = scratch_dir();
@@ -239,7 +235,6 @@ TEST(Mnist, RealDigitsWhenFetched) {
 
 // ---- CIFAR-10 --------------------------------------------------------------------------------------
 
-namespace {
 // A CIFAR-10 binary file of records whose pixel (c, y, x) of record r is (first + r + c * 50 + y * 32 + x) % 256.
 std::string cifar_records(const std::vector<uint8_t>& labels, int first) {
   std::string file;
@@ -250,7 +245,6 @@ std::string cifar_records(const std::vector<uint8_t>& labels, int first) {
   }
   return file;
 }
-}  // namespace
 
 TEST(Cifar10, LoadsGeneratedBinaryFiles) {
   const std::string dir = scratch_dir();
@@ -294,3 +288,5 @@ TEST(Cifar10, ErrorsSayWhereToPutTheFilesAndWhatIsWrong) {
                   "cifar10: record 1 of " + dir + "/test_batch.bin has label 42, expected 0..9");
   EXPECT_CONTAINS(error_of([&] { load_cifar10(dir, Split::Val); }), "cifar10: there is no val split");
 }
+
+}  // namespace test_datasets_files

@@ -19,7 +19,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_datasets_files_robust {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -52,8 +52,6 @@ std::string be32(uint32_t v) {
 
 #define EXPECT_CONTAINS(text, part) \
   EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text) << "\nexpected: " << (part)
-
-}  // namespace
 
 TEST(IdxRobust, GzipBombStopsAtTheDeclaredSize) {
   // A header for 10 labels, then 50 MB of zeros: a 50 KB file. Only the declared 10 bytes (and one
@@ -159,3 +157,5 @@ TEST(ImageRobust, UnreadableAndHugeClaimsAreNamed) {
   EXPECT_CONTAINS(message, "huge.bmp");
   EXPECT_CONTAINS(error_of([&] { load_image(dir); }), "is a folder, not a regular file");
 }
+
+}  // namespace test_datasets_files_robust

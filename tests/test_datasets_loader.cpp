@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_datasets_loader {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // n images [1, 2, 2] whose pixels all equal the example's index, and label = index.
 TensorDataset numbered_dataset(int64_t n) {
@@ -53,8 +53,6 @@ std::vector<int64_t> iota(int64_t n) {
 
 #define EXPECT_CONTAINS(text, part) \
   EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text) << "\nexpected: " << (part)
-
-}  // namespace
 
 TEST(TensorDataset, GetReturnsOneExampleAndChecksShapes) {
   TensorDataset data = numbered_dataset(5);
@@ -224,3 +222,5 @@ TEST(DataLoader, StopsCleanlyMidEpochAndChecksShapes) {
                   "DataLoader: example 1 has shape [1, 3, 3] but example 0 of the same batch has [1, 2, 2]");
   EXPECT_CONTAINS(error_of([&] { DataLoader(data, 0); }), "DataLoader: batch_size must be positive, got 0");
 }
+
+}  // namespace test_datasets_loader

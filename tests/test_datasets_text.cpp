@@ -12,7 +12,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_datasets_text {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -29,8 +29,6 @@ std::string scratch_dir() {
 std::string decode_error(const std::string& bytes) {
   return error_of([&] { decode_utf8(bytes, "sample.txt"); });
 }
-
-}  // namespace
 
 TEST(Utf8, DecodesAsciiDanishAndEmoji) {
   EXPECT_EQ(decode_utf8("Hej!\n"), (std::u32string{'H', 'e', 'j', '!', '\n'}));
@@ -200,3 +198,5 @@ TEST(TextDataset, DefaultCorpusIsTheFortunesFiles) {
   EXPECT_EQ(TextDataset::from_file(path).vocab().size(), 13);
   EXPECT_CONTAINS(error_of([&] { load_corpus(path + ".missing"); }), "text: file not found: " + path + ".missing");
 }
+
+}  // namespace test_datasets_text

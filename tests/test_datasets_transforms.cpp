@@ -10,7 +10,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_datasets_transforms {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A [C, H, W] image with the given values.
 Tensor image(const std::vector<float>& values, int64_t c, int64_t h, int64_t w) {
@@ -26,8 +26,6 @@ std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }
 
 #define EXPECT_CONTAINS(text, part) \
   EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text) << "\nexpected: " << (part)
-
-}  // namespace
 
 TEST(Transforms, ShiftMovesPixelsAndFillsZeros) {
   EXPECT_EQ(values(shift(nine(), 0, 1)), (std::vector<float>{0, 1, 2, 0, 4, 5, 0, 7, 8}));   // right
@@ -206,3 +204,5 @@ TEST(Transforms, RandomShiftDrawsPerImageAndComposeChains) {
                   }),
                   "hflip: expected a float32 image");
 }
+
+}  // namespace test_datasets_transforms

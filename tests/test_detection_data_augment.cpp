@@ -10,7 +10,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_detection_data_augment {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 LabelledBox lbox(int64_t c, float x1, float y1, float x2, float y2) { return {c, x1, y1, x2, y2}; }
 
@@ -40,8 +40,6 @@ DetectionSet stroke_scenes(int64_t count, uint64_t seed) {
   Generator gen(seed);
   return generate_digit_scenes(images, labels, {"a", "b", "c"}, count, opt, gen);
 }
-
-}  // namespace
 
 TEST(DetectionDataAugment, KnownMoves) {
   const DetectionImage in = blank(100, 100, {lbox(3, 10, 20, 30, 40)});
@@ -190,3 +188,5 @@ TEST(DetectionDataAugment, InkStaysInsideTheMovedBoxes) {
     }
   }
 }
+
+}  // namespace test_detection_data_augment

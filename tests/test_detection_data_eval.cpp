@@ -13,7 +13,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_detection_data_eval {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 LabelledBox lbox(int64_t c, float x1, float y1, float x2, float y2) { return {c, x1, y1, x2, y2}; }
 
@@ -35,8 +35,6 @@ std::vector<std::vector<Detection>> own_boxes(const DetectionSet& set) {
 }
 
 bool same(Color a, Color b) { return a.r == b.r && a.g == b.g && a.b == b.b; }
-
-}  // namespace
 
 TEST(DetectionDataEval, GroundTruthIds) {
   const CocoGroundTruthList gt = to_coco_ground_truth(hand_made());
@@ -174,3 +172,5 @@ TEST(DetectionDataEval, RealScenesPicture) {
   save_detection_grid(path, set, found, 4, 2, 8);
   EXPECT_TRUE(file_exists(path));
 }
+
+}  // namespace test_detection_data_eval

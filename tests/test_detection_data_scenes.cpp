@@ -19,7 +19,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_detection_data_scenes {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 constexpr int64_t kSide = 12;
 
@@ -97,8 +97,6 @@ SceneOptions spaced_options() {
   opt.max_overlap = 0.0;  // boxes may touch but not overlap: every ink pixel belongs to one box
   return opt;
 }
-
-}  // namespace
 
 TEST(DetectionDataScenes, BoxesHoldExactlyTheInk) {
   const SceneSources src = strokes(20, 4);
@@ -327,3 +325,5 @@ TEST(DetectionDataScenes, RealFashionItemsHaveTightBoxes) {
   for (const DetectionImage& s : set.images)
     for (const LabelledBox& b : s.boxes) expect_edges_touch_ink(s, b, opt.ink_threshold);
 }
+
+}  // namespace test_detection_data_scenes

@@ -10,7 +10,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_detection_data_yolo {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 LabelledBox lbox(int64_t c, float x1, float y1, float x2, float y2) { return {c, x1, y1, x2, y2}; }
 
@@ -26,8 +26,6 @@ DetectionSet small_set() {
 }
 
 void write_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
-
-}  // namespace
 
 TEST(DetectionDataYolo, RoundTrip) {
   const DetectionSet set = small_set();
@@ -137,3 +135,5 @@ TEST(DetectionDataYolo, FolderErrors) {
   bad.images[2].name = "../x";
   EXPECT_ERROR(write_yolo_folder(dir + "/bad", bad), "not a file stem");
 }
+
+}  // namespace test_detection_data_yolo

@@ -11,7 +11,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_detection_files {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -40,8 +40,6 @@ std::string instances_error(const std::string& text) {
 std::string results_error(const std::string& text) {
   return error_of([&] { parse_coco_results(text, "dt.json"); });
 }
-
-}  // namespace
 
 TEST(DetectionFiles, ReadsInstances) {
   CocoInstances c = parse_coco_instances(kInstances, "gt.json");
@@ -164,3 +162,5 @@ TEST(DetectionFiles, ErrorsNameTheEntryAndTheField) {
             "coco: dt.json: results[0]: field 'bbox' must be an array of 4 numbers [x, y, w, h], got [0,\"0\",1,1]");
   EXPECT_NE(results_error(R"({"image_id": 1})").find("a results file is a JSON list"), std::string::npos);
 }
+
+}  // namespace test_detection_files

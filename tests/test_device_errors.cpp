@@ -12,7 +12,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_device_errors {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // What asking for the GPU must say on this machine; empty when a GPU can be used (then the tests
 // of the errors have nothing to check, and the gpu tier checks the real thing).
@@ -89,10 +89,6 @@ TEST(DeviceErrors, CpuMemoryErrorsStillSayCpu) {
   EXPECT_NE(message.find("of cpu memory"), std::string::npos) << message;
 }
 
-}  // namespace
-
-namespace {
-
 // --device in the lessons (lessons/common/device.h): cpu always, cuda only with a usable GPU (an
 // error with the runtime's reason otherwise), auto whichever there is.
 TEST(DeviceErrors, TheLessonsDeviceSetting) {
@@ -110,4 +106,4 @@ TEST(DeviceErrors, TheLessonsDeviceSetting) {
   EXPECT_NE(device_line(Device::CPU).find("device: cpu ("), std::string::npos);
 }
 
-}  // namespace
+}  // namespace test_device_errors

@@ -15,7 +15,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_fuzz_regressions {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   std::filesystem::path dir = std::filesystem::path(EMBER_TEST_TMP) / ("fuzz_regressions_" + name);
@@ -43,8 +43,6 @@ std::string gzip(const std::string& bytes) {
   deflateEnd(&zs);
   return out;
 }
-
-}  // namespace
 
 // fuzz_idx: a 30-byte gzip file whose header claims [65536, 65536] made read_idx allocate and
 // clear 64 MiB before finding that only 2 bytes follow: 500 inputs a second, and 64 MiB of memory
@@ -167,3 +165,5 @@ TEST(FuzzRegressions, SixteenBitPnmIsRefused) {
   EXPECT_EQ(int(image.pixels[0]), 0x12);
   EXPECT_EQ(int(image.pixels[1]), 0xFF);
 }
+
+}  // namespace test_fuzz_regressions

@@ -27,7 +27,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_gpt {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Tiny, but with everything that can go wrong: several heads, several layers, biases.
 GPTConfig tiny_config(bool bias = true, double dropout = 0.0) {
@@ -41,9 +41,6 @@ GPTConfig tiny_config(bool bias = true, double dropout = 0.0) {
   c.bias = bias;
   return c;
 }
-
-
-}  // namespace
 
 // Tiny tensors: one thread is faster than starting a team for each op (and the same bits).
 class GPTTest : public ::testing::Test {
@@ -433,3 +430,5 @@ TEST(ChargptConfig, CpuFileAndOverrides) {
   EXPECT_TRUE(contains(msg, "n_layer")) << msg;  // the known keys are listed
   EXPECT_TRUE(contains(msg, "block_size")) << msg;
 }
+
+}  // namespace test_gpt

@@ -17,7 +17,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_gradcheck {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // dx given the incoming gradient g and the saved input x
 using SquareBackward = std::function<Tensor(const Tensor& g, const Tensor& x)>;
@@ -50,8 +50,6 @@ Tensor product(const Tensor& a, const Tensor& b, SquareBackward da_wrong_by, Squ
   });
   return y;
 }
-
-}  // namespace
 
 TEST(Gradcheck, PassesForARightBackward) {
   auto f = [](const std::vector<Tensor>& in) { return square(in[0], right_square_backward); };
@@ -212,3 +210,5 @@ TEST(Gradcheck, ReportsWhatItCannotCheck) {
   EXPECT_TRUE(throws_with([&] { gradcheck(to_int, {randn64({2}, 13)}); },
                           "gradcheck: the function must return a float tensor"));
 }
+
+}  // namespace test_gradcheck

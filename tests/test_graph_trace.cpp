@@ -15,7 +15,7 @@
 #include "test_util.h"
 
 namespace ember {
-namespace {
+namespace test_graph_trace {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 bool has_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -333,5 +333,6 @@ TEST(Trace, GuardRestoresTheLevel) {
   EXPECT_EQ(trace_level(), before);
 }
 
-}  // namespace
 }  // namespace ember
+
+}  // namespace test_graph_trace

@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_layers_gradcheck {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // float64 N(0, 1) values pushed at least 0.1 away from 0, where ReLU-like functions have a kink
 // and finite differences straddling it would be wrong.
@@ -34,8 +34,6 @@ void expect_gradients_ok(Module& m, const Tensor& x) {
   GradcheckResult r = gradcheck_module(m, x);
   ASSERT_TRUE(r.ok) << r.message;
 }
-
-}  // namespace
 
 // The checks run on one thread: the tensors are tiny, and on a busy 2-core machine every parallel
 // region of an op costs more than the op itself. (Thread splits are tested with the ops.)
@@ -204,3 +202,5 @@ TEST_F(LayersGradcheck, GradcheckModuleCatchesAWrongBackward) {
     EXPECT_NE(std::string(e.what()).find("call module.to(DType::Float64) first"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace test_layers_gradcheck

@@ -15,7 +15,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_layers_module {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A layer written the way the course asks students to write one: y = x * alpha + shift, with a
 // buffer that counts the calls.
@@ -54,7 +54,6 @@ std::vector<std::string> names_of(const std::vector<std::pair<std::string, Tenso
   return out;
 }
 
-
 // The small CNN of the MNIST lesson: 1x28x28 -> 10 classes.
 std::shared_ptr<Sequential> small_cnn(Generator* gen) {
   return std::make_shared<Sequential>(
@@ -63,8 +62,6 @@ std::shared_ptr<Sequential> small_cnn(Generator* gen) {
       std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2), std::make_shared<Flatten>(),
       std::make_shared<Dropout>(0.5), std::make_shared<Linear>(64 * 5 * 5, 10, true, gen));
 }
-
-}  // namespace
 
 // ---- registration and traversal --------------------------------------------------------------------
 
@@ -582,3 +579,5 @@ TEST(LayersModule, NormAndEmbeddingErrorsNameTheLayerAndShape) {
   msg = error_of([&] { MaxPool2d(2, 2, 2); });
   EXPECT_TRUE(contains(msg, "MaxPool2d: padding 2 is more than half the kernel 2")) << msg;
 }
+
+}  // namespace test_layers_module

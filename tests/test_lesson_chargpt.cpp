@@ -27,8 +27,7 @@
 
 using namespace ember;
 
-namespace {
-
+namespace test_lesson_chargpt {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A fresh folder for one test (ctest runs tests in parallel: each has its own).
 std::string fresh_dir(const std::string& name) {
@@ -81,8 +80,6 @@ std::string error_of(F f) {
   }
   return "";
 }
-
-}  // namespace
 
 TEST(LessonChargpt, TinyRunLearnsAndWritesItsFiles) {
   const std::string dir = fresh_dir("learns");
@@ -420,3 +417,5 @@ TEST(LessonChargpt, OneRunAtATimeInARunFolder) {
   // once the other run has ended, training there works
   EXPECT_EQ(chargpt::train(tiny_settings(dir, data, {"--max_iters=2", "--eval_interval=2"}), log).iters, 2);
 }
+
+}  // namespace test_lesson_chargpt

@@ -32,7 +32,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_lesson_cifar {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const LessonProgram kProgram("cifar");
 std::string scratch(const std::string& name) { return kProgram.scratch(name); }
@@ -113,8 +113,6 @@ std::string write_fashion_idx(const std::string& name, int64_t train, int64_t te
 }
 
 const std::string kQuick = "--threads=1 --print_every=2 --batch_size=8 --eval_batch_size=16 ";
-
-}  // namespace
 
 TEST(LessonCifar, ImageFolderTrainsWritesEverythingAndEvaluatesItsCheckpoint) {
   const std::string data = write_image_folder("folder_data", 10, 4);
@@ -229,3 +227,5 @@ TEST(LessonCifar, WeightAverageFollowsTheWeightsSlowly) {
   ema.update();  // first update: decay min(0.5, 2/11) = 2/11
   EXPECT_NEAR(shadow->weight.data<float>()[0], start + 9.0 / 11.0, 1e-6);
 }
+
+}  // namespace test_lesson_cifar

@@ -36,7 +36,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_lesson_mnist {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const LessonProgram kProgram("mnist");
 std::string scratch(const std::string& name) { return kProgram.scratch(name); }
@@ -222,11 +222,7 @@ TEST(LessonMnistSettings, BadValuesAreErrorsThatNameTheKey) {
   EXPECT_TRUE(contains(flip.output, "--hflip mirrors the images, and a mirrored digit is another symbol")) << flip.output;
 }
 
-}  // namespace
-
 // ---- a hostile user: every wrong input ends in a message naming it, never in a wrong result -----
-
-namespace {
 
 // All tensors of two safetensors files, bit for bit.
 void expect_same_tensors(const std::string& a, const std::string& b) {
@@ -250,8 +246,6 @@ std::vector<std::string> history_without_seconds(const std::string& out_dir) {
     rows.push_back(line.substr(0, line.find_last_of(',')));
   return rows;
 }
-
-}  // namespace
 
 TEST(LessonMnistResume, ResumedRunIsBitIdenticalToAnUninterruptedOne) {
   const std::string data_dir = scratch("resume_bars"), straight = scratch("straight"), parts = scratch("parts");
@@ -389,3 +383,5 @@ TEST(LessonMnistHostile, EditedCheckpointMetadataNamesTheKeyAndTheFile) {
   resume = run_lesson("--resume --out_dir=" + out_dir);
   EXPECT_TRUE(contains(resume.output, "metadata \"epoch\" = \"twelve\" is not a finite number")) << resume.output;
 }
+
+}  // namespace test_lesson_mnist

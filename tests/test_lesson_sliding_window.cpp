@@ -39,7 +39,7 @@ using namespace ember;
 using namespace ember::sliding_window;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_lesson_sliding_window {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const LessonProgram kProgram("sliding_window");
 std::string scratch(const std::string& name) { return kProgram.scratch(name); }
@@ -390,4 +390,4 @@ TEST(SlidingWindowLesson, ErrorsAndHelp) {
         << key << " missing in " << run.output;
 }
 
-}  // namespace
+}  // namespace test_lesson_sliding_window

@@ -25,7 +25,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_lesson_transfer {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const LessonProgram kProgram("transfer");
 std::string scratch(const std::string& name) { return kProgram.scratch(name); }
@@ -70,8 +70,6 @@ transfer::LabelledImages random_images(int64_t n, uint64_t seed) {
   for (int64_t i = 0; i < n; ++i) labels[i] = i % 10;
   return {Tensor::randn({n, 1, 28, 28}, &gen), Tensor::from_vector(labels, {n})};
 }
-
-}  // namespace
 
 TEST(LessonTransfer, EndToEndOnTinyData) {
   const std::string source = write_bars("source", 200, 40, 0, 1);
@@ -218,3 +216,5 @@ TEST(LessonTransfer, ShotsAreNestedAndBalanced) {
   }
   EXPECT_THROW(transfer::take_shots(pool, 21, 10, 0), std::exception);  // only 20 of each class
 }
+
+}  // namespace test_lesson_transfer

@@ -30,7 +30,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_lesson_yolo_lite {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const LessonProgram kProgram("yolo_lite");
 std::string scratch(const std::string& name) { return kProgram.scratch(name); }
@@ -69,8 +69,6 @@ std::string tiny_args(const std::string& data_dir, const std::string& out_dir) {
          " --objects_max=2 --scale_min=0.5 --scale_max=0.8 --epochs=2 --batch_size=16 --threads=1 --print_every=2"
          " --warmup_steps=2 --show_scenes=4";
 }
-
-}  // namespace
 
 TEST(LessonYoloLite, TrainsEvaluatesAndDetectsOnTinyScenes) {
   const std::string data = scratch("bars"), out = scratch("run");
@@ -204,3 +202,5 @@ TEST(LessonYoloLite, HelpAndBadSettings) {
   EXPECT_EQ(no_checkpoint.exit_code, 1);
   EXPECT_TRUE(contains(no_checkpoint.output, "no checkpoint")) << no_checkpoint.output;
 }
+
+}  // namespace test_lesson_yolo_lite

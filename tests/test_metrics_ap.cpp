@@ -8,14 +8,12 @@
 
 using namespace ember;
 
-namespace {
+namespace test_metrics_ap {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Detections in score order: TP, FP, TP, FP, FP, TP with 4 objects.
 //   precision 1, 1/2, 2/3, 1/2, 2/5, 1/2      recall 1/4, 1/4, 1/2, 1/2, 1/2, 3/4
 //   envelope  1, 2/3, 2/3, 1/2, 1/2, 1/2
 PrCurve known_curve() { return pr_curve({true, false, true, false, false, true}, 4); }
-
-}  // namespace
 
 TEST(MetricsAp, PrecisionRecallCurve) {
   PrCurve c = known_curve();
@@ -103,3 +101,5 @@ TEST(MetricsAp, VocDifficultObjectsAndMeanOverClasses) {
                    6 * 0.5 / 11);  // r = 0 .. 0.5 -> 1/2, the rest 0
   EXPECT_DOUBLE_EQ(evaluate_voc({}, {}).map, -1.0);
 }
+
+}  // namespace test_metrics_ap

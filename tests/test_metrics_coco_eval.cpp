@@ -17,7 +17,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_metrics_coco_eval {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const std::string kCaseDir = std::string(EMBER_SOURCE_DIR) + "/tests/data/coco/";
 
@@ -35,8 +35,6 @@ CocoEvalResult evaluate_files(const std::string& gt_path, const std::string& dt_
 }
 
 nlohmann::json expected_cases() { return nlohmann::json::parse(read_file(kCaseDir + "expected.json"))["cases"]; }
-
-}  // namespace
 
 TEST(MetricsCocoEval, MatchesPycocotoolsOnEveryCase) {
   nlohmann::json cases = expected_cases();
@@ -159,3 +157,5 @@ TEST(MetricsCocoEval, ProgramPrintsTheSummary) {
   for (int i = 0; i < kNumCocoStats; ++i)
     EXPECT_NEAR(written[kCocoStatNames[i]].get<double>(), cases["hand"]["stats"][i].get<double>(), 1e-12);
 }
+
+}  // namespace test_metrics_coco_eval

@@ -9,13 +9,11 @@
 
 using namespace ember;
 
-namespace {
+namespace test_metrics_nms {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 Detection det(Box box, double score, int64_t class_id = 0, int64_t image_id = 0) {
   return Detection{image_id, class_id, box, score};
 }
-
-}  // namespace
 
 TEST(MetricsNms, KeepsTheBestOfOverlappingBoxes) {
   std::vector<Detection> d = {det({1, 0, 11, 10}, 0.8),     // IoU 90/110 = 0.82 with the next: suppressed
@@ -73,3 +71,5 @@ TEST(MetricsNms, BadArgumentsAreErrors) {
   EXPECT_TRUE(throws_with([] { nms_indices({}, {.iou_threshold = 1.5}); }, "iou_threshold must be in [0, 1]"));
   EXPECT_TRUE(throws_with([] { nms_indices({}, {.max_detections = -1}); }, "max_detections must be >= 0"));
 }
+
+}  // namespace test_metrics_nms

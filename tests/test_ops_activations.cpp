@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_activations {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Uniform values in [-3, 3], nudged at least `gap` away from 0: finite differences straddling the
 // kink of relu and leaky_relu would give a gradient that is neither side's.
@@ -39,8 +39,6 @@ void expect_matches(const std::function<Tensor(const Tensor&)>& fn, const std::f
   std::vector<double> y32 = fn(x.to(DType::Float32)).to_vector<double>();
   for (size_t i = 0; i < xs.size(); ++i) EXPECT_NEAR(y32[i], y[i], 1e-5 * (1 + std::abs(y[i]))) << "at x = " << xs[i];
 }
-
-}  // namespace
 
 TEST(Relu, KnownValuesAndGradient) {
   Tensor x = Tensor::from_vector(std::vector<double>{-2, -0.5, 0, 0.5, 3}, {5});
@@ -194,3 +192,5 @@ TEST(Activations, ErrorsNameTheOp) {
   }
   EXPECT_NE(error_of([] { relu(Tensor()); }).find("relu: tensor is undefined"), std::string::npos);
 }
+
+}  // namespace test_ops_activations

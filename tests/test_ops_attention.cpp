@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_attention {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // softmax(masked_fill(q k^T / sqrt(D), future, -inf)) [* keep] v, from the engine's separate ops.
 // `keep` is the dropout mask already divided by (1 - p), [B, H, T, T], or undefined for none.
@@ -60,8 +60,6 @@ void expect_results_near(const Result& a, const Result& b, double tol) {
   expect_all_near(a.dk, b.dk, tol, "dk");
   expect_all_near(a.dv, b.dv, tol, "dv");
 }
-
-}  // namespace
 
 TEST(Attention, KnownValuesByHand) {
   // One head, T = 2, D = 1 (scale 1): q = [1, 2], k = [0, ln 3], v = [10, 20].
@@ -356,8 +354,6 @@ TEST(Attention, ErrorsNameTheOpAndShapes) {
 
 // ---- self_attention: the heads read straight out of a fused qkv [B, T, 3C] ----------------------
 
-namespace {
-
 // The same computation with copies: qkv -> q, k, v [B, H, T, D] -> attention -> [B, T, C].
 Tensor self_attention_with_copies(const Tensor& qkv, int64_t H, bool causal, double p, bool training,
                                   Generator* gen) {
@@ -378,8 +374,6 @@ std::pair<std::vector<double>, std::vector<double>> out_and_grad(const Tensor& q
   out.backward(g);
   return {out.to_vector<double>(), qkv.grad().to_vector<double>()};
 }
-
-}  // namespace
 
 TEST(SelfAttention, EqualsSplittingTheHeadsWithGradients) {
   Generator gen(21);
@@ -469,3 +463,5 @@ TEST(SelfAttention, EmptyAndErrors) {
   EXPECT_TRUE(throws_with([] { self_attention(Tensor::zeros({1, 5, 12}, DType::Int64), 2, true); },
                           "self_attention: expected a float32 or float64 tensor, got int64"));
 }
+
+}  // namespace test_ops_attention

@@ -16,7 +16,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_batch_norm {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Mean and variance of channel c of x viewed as [N, C, S]; `unbiased` divides by M - 1.
 struct Stats {
@@ -32,8 +32,6 @@ Stats channel_stats(const std::vector<double>& x, int64_t N, int64_t C, int64_t 
     for (int64_t s = 0; s < S; ++s) sq += (x[(n * C + c) * S + s] - mean) * (x[(n * C + c) * S + s] - mean);
   return {mean, sq / (unbiased ? M - 1 : M)};
 }
-
-}  // namespace
 
 TEST(BatchNorm, HandComputedExample) {
   // One channel, values 1, 2, 3, 4 (N = 4): mean 2.5, biased var 1.25.
@@ -196,3 +194,5 @@ TEST(BatchNorm, ErrorsNameTheOpAndShapes) {
   e = error_of([] { batch_norm(Tensor::zeros({4}), Tensor(), Tensor(), Tensor(), Tensor(), true); });
   EXPECT_NE(e.find("batch_norm: input must be [N, C], [N, C, L] or [N, C, H, W], got [4]"), std::string::npos) << e;
 }
+
+}  // namespace test_ops_batch_norm

@@ -21,7 +21,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_binary {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Values whose magnitude is in [0.5, 2): safe denominators for div.
 Tensor away_from_zero(const Shape& shape, uint64_t seed) {
@@ -83,8 +83,6 @@ const std::vector<std::pair<Shape, Shape>> kShapePairs = {
     {{2, 3, 1, 1}, {1, 3, 4, 5}},  // N C 1 1 * 1 C H W
     {{4, 1}, {3, 4, 2}},           // middle dimension from the left operand
 };
-
-}  // namespace
 
 TEST(OpsBinary, BroadcastShapes) {
   EXPECT_EQ(broadcast_shapes({3, 1, 4}, {2, 1}, "add"), (Shape{3, 2, 4}));
@@ -283,3 +281,5 @@ TEST(OpsBinary, SameResultOnOneAndTwoThreads) {
   want = naive_binary(row.reshape({1, 64}), col, z.shape(), [](double x, double w) { return x + w; });
   expect_all_near(z.to_vector<double>(), want, 1e-6);
 }
+
+}  // namespace test_ops_binary

@@ -18,7 +18,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_conv {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 struct ConvCase {
   const char* name;
@@ -76,8 +76,6 @@ std::vector<double> naive_conv2d(const std::vector<double>& x, const std::vector
 }
 
 Conv2dOptions options_of(const ConvCase& c) { return {.stride = c.stride, .padding = c.padding, .dilation = c.dilation}; }
-
-}  // namespace
 
 TEST(Conv2d, HandComputedExample) {
   // x = [[1 2 3] [4 5 6] [7 8 9]], a 2x2 kernel of ones, bias 0.5: each output sums a 2x2 block.
@@ -325,3 +323,5 @@ TEST(Conv2d, ErrorsNameTheOpAndShapes) {
   e = error_of([&] { conv2d(x, Tensor::zeros({4, 3, 3, 3}, DType::Float64)); });
   EXPECT_NE(e.find("conv2d: input is float32, weight is float64"), std::string::npos) << e;
 }
+
+}  // namespace test_ops_conv

@@ -14,9 +14,7 @@
 
 using namespace ember;
 
-namespace {
-
-}  // namespace
+namespace test_ops_embedding_dropout {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // ---- embedding -----------------------------------------------------------------------------------
 
@@ -214,3 +212,5 @@ TEST(MaskedFill, Errors) {
   EXPECT_ERROR(masked_fill(Tensor::zeros({2}, DType::Int64), Tensor::zeros({2}), 0),
                "masked_fill: expected a float32 or float64 tensor, got int64");
 }
+
+}  // namespace test_ops_embedding_dropout

@@ -15,7 +15,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_layer_norm {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // The same normalisation from the engine's separate ops (mean, var, sub, div, mul, add).
 Tensor layer_norm_composed(const Tensor& x, const Tensor& w, const Tensor& b, double eps) {
@@ -26,8 +26,6 @@ Tensor layer_norm_composed(const Tensor& x, const Tensor& w, const Tensor& b, do
   if (b.defined()) y = y + b;
   return y;
 }
-
-}  // namespace
 
 TEST(LayerNorm, KnownValuesByHand) {
   // Row [1, 2, 3, 4]: mean 2.5, variance (2.25 + 0.25 + 0.25 + 2.25) / 4 = 1.25, so with eps = 0
@@ -185,3 +183,5 @@ TEST(LayerNorm, ErrorsNameTheOpAndShapes) {
   EXPECT_THROW(layer_norm(Tensor::scalar(1.0), Tensor(), Tensor()), Error);
   EXPECT_THROW(layer_norm(Tensor::zeros({2, 3}, DType::Int64), Tensor(), Tensor()), Error);
 }
+
+}  // namespace test_ops_layer_norm

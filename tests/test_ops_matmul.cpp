@@ -20,7 +20,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_matmul {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // The batch shape (all but the last two dimensions).
 Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
@@ -84,8 +84,6 @@ const std::vector<std::pair<Shape, Shape>> kMatmulShapes = {
     {{1, 5}, {2, 5, 1}},
     {{8, 4, 5}, {8, 5, 3}},
 };
-
-}  // namespace
 
 TEST(OpsMatmul, KnownValuesEveryPath) {
   for (size_t p = 0; p < kMatmulShapes.size(); ++p) {
@@ -316,3 +314,5 @@ TEST(OpsLinear, OneAndTwoThreadsAgreeToRounding) {
   auto one = linear_results(1), two = linear_results(2);
   for (size_t i = 0; i < one.size(); ++i) expect_close_elementwise(one[i], two[i], 1e-5, "linear result/gradient");
 }
+
+}  // namespace test_ops_matmul

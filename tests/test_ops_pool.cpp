@@ -18,7 +18,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_pool {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 struct PoolCase {
   const char* name;
@@ -55,8 +55,6 @@ std::vector<double> naive_pool(const std::vector<double>& x, const PoolCase& c, 
       }
   return y;
 }
-
-}  // namespace
 
 TEST(MaxPool2d, HandComputedExample) {
   // 4x4 input, 2x2 windows with stride 2: the max of each quarter.
@@ -191,3 +189,5 @@ TEST(Pool2d, ErrorsNameTheOpAndShapes) {
   e = error_of([] { max_pool2d(Tensor::zeros({1, 1, 4, 4}, DType::Int64), 2); });
   EXPECT_NE(e.find("max_pool2d: expected a float32 or float64 tensor, got int64"), std::string::npos) << e;
 }
+
+}  // namespace test_ops_pool

@@ -21,7 +21,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_reduce {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A reduction as the test sees it: which dims are reduced (already non-negative), the output shape.
 struct Reduced {
@@ -81,8 +81,6 @@ const std::vector<std::vector<int64_t>> kDimSets = {
 std::string dims_str(const std::vector<int64_t>& dims, bool keepdim) {
   return "dims " + shape_str(dims) + (keepdim ? " keepdim" : "");
 }
-
-}  // namespace
 
 TEST(OpsReduce, SumMeanVarKnownValues) {
   Tensor x = randn64({3, 4, 5}, 1);
@@ -270,3 +268,5 @@ TEST(OpsReduce, SameResultOnOneAndTwoThreads) {
   for (const auto& g : r.groups) want.push_back(group_sum(g));
   expect_values(sum(cols, {1}), r.shape, want, 1e-3);
 }
+
+}  // namespace test_ops_reduce

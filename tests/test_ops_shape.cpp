@@ -20,7 +20,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_shape {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Multi-index <-> flat index, row-major.
 std::vector<int64_t> unflatten(int64_t flat, const Shape& shape) {
@@ -61,8 +61,6 @@ std::vector<double> naive_slice(const Tensor& x, int64_t dim, int64_t start, int
   }
   return out;
 }
-
-}  // namespace
 
 // ---- reshape and friends -----------------------------------------------------------------------
 
@@ -441,3 +439,5 @@ TEST(OpsShape, PermuteSameResultOnOneAndTwoThreads) {
   std::vector<double> want = naive_permute(x, {2, 0, 1});
   for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(static_cast<double>(two[i]), want[i]) << i;
 }
+
+}  // namespace test_ops_shape

@@ -17,7 +17,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_softmax_loss {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Softmax along dim d of a float64 tensor, by the definition (no max subtraction), with plain
 // index arithmetic: the reference the op is compared with.
@@ -38,8 +38,6 @@ std::vector<double> naive_softmax(const Tensor& x, int64_t d, bool log) {
     }
   return out;
 }
-
-}  // namespace
 
 // ---- fast_exp (the vectorisable exp inside softmax and cross_entropy) ------------------------------
 
@@ -129,8 +127,6 @@ TEST(Softmax, Errors) {
 
 // ---- cross_entropy -------------------------------------------------------------------------------
 
-namespace {
-
 // The per-position losses of cross_entropy by the definition: -log(softmax(x)_t), with the class
 // dimension at 1 of [N, K, inner...]; ignored positions give NaN here (the caller skips them).
 std::vector<double> naive_cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index) {
@@ -144,8 +140,6 @@ std::vector<double> naive_cross_entropy(const Tensor& logits, const Tensor& targ
   }
   return out;
 }
-
-}  // namespace
 
 TEST(CrossEntropy, HandComputedExample) {
   // logits [[1, 2, 3]], target 2: log(e^1 + e^2 + e^3) - 3 = 0.40760596444438...
@@ -372,3 +366,5 @@ TEST(PointwiseLosses, ErrorsNameBothShapes) {
   EXPECT_ERROR(mse_loss(Tensor::zeros({2}, DType::Int64), Tensor::zeros({2}, DType::Int64)),
                "mse_loss: expected a float32 or float64 tensor, got int64");
 }
+
+}  // namespace test_ops_softmax_loss

@@ -20,7 +20,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_ops_unary {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // Uniform values in [lo, hi), float64.
 Tensor uniform64(const Shape& shape, double lo, double hi, uint64_t seed) {
@@ -64,8 +64,6 @@ std::vector<UnaryCase> smooth_cases() {
       {"pow -1.5", [](const Tensor& x) { return pow(x, -1.5); }, [](double v) { return std::pow(v, -1.5); }, 0.2, 5},
   };
 }
-
-}  // namespace
 
 TEST(OpsUnary, KnownValues) {
   for (const UnaryCase& c : smooth_cases()) {
@@ -209,3 +207,5 @@ TEST(OpsUnary, SameResultOnOneAndTwoThreads) {
   for (size_t i = 0; i < xs.size(); i += 997) ASSERT_FLOAT_EQ(one[0][i], std::exp(xs[i])) << i;
   ASSERT_FLOAT_EQ(one[0].back(), std::exp(xs.back()));
 }
+
+}  // namespace test_ops_unary

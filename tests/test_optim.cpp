@@ -19,7 +19,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_optim {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 const std::vector<double> kStart = {1.0, -2.0, 0.5, 3.0};
 const std::vector<double> kCurvature = {2.0, 0.5, 4.0, 1.0};  // c_i
@@ -55,8 +55,6 @@ void expect_near_all(const std::vector<double>& actual, const std::vector<double
   for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tol) << "element " << i;
 }
 
-
-
 // ---- references, written out with plain doubles ----------------------------------------------------
 
 std::vector<double> sgd_reference(double lr, double momentum, double dampening, bool nesterov, double wd, int steps) {
@@ -91,8 +89,6 @@ std::vector<double> adam_reference(double lr, double beta1, double beta2, double
   }
   return p;
 }
-
-}  // namespace
 
 // ---- SGD -------------------------------------------------------------------------------------------
 
@@ -551,3 +547,5 @@ TEST(OptimClip, SameBitsOnAnyThreadCount) {
   for (float v : g.to_vector<float>()) sum += static_cast<double>(v) * v;
   EXPECT_NEAR(one, std::sqrt(sum), 1e-9 * std::sqrt(sum));
 }
+
+}  // namespace test_optim

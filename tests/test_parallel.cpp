@@ -12,15 +12,13 @@
 
 using namespace ember;
 
-namespace {
+namespace test_parallel {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 struct ThreadsGuard {
   int prev = get_num_threads();
   explicit ThreadsGuard(int n) { set_num_threads(n); }
   ~ThreadsGuard() { set_num_threads(prev); }
 };
-
-}  // namespace
 
 TEST(Parallel, SetAndGetThreads) {
   ThreadsGuard guard(2);
@@ -119,3 +117,5 @@ TEST(Parallel, BlasThreadsGuardRestores) {
   }
   EXPECT_EQ(openblas_get_num_threads(), before);
 }
+
+}  // namespace test_parallel

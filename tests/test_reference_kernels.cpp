@@ -30,7 +30,7 @@
 using namespace ember;
 namespace ref = ember::reference;
 
-namespace {
+namespace test_reference_kernels {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 constexpr double kTol64 = 1e-10;
 constexpr double kTol32 = 2e-5;
@@ -594,4 +594,4 @@ TEST(ReferenceKernels, DoNotRecordAutograd) {
   EXPECT_EQ(ref::softmax_forward(x.to(DType::Float32)).dtype(), DType::Float32);  // results keep the input's type
 }
 
-}  // namespace
+}  // namespace test_reference_kernels

@@ -21,7 +21,7 @@
 using namespace ember;
 namespace fs = std::filesystem;
 
-namespace {
+namespace test_safetensors {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 // A fresh, empty scratch folder for one test.
 std::string scratch(const std::string& name) {
@@ -95,8 +95,6 @@ NamedTensors some_tensors() {
           {"num_batches_tracked", Tensor::from_vector(std::vector<int64_t>{-3}, {})},  // 0-d i64
           {"empty", Tensor::zeros({0, 5})}};
 }
-
-}  // namespace
 
 TEST(Safetensors, RoundTrip) {
   std::string dir = scratch("round_trip");
@@ -454,3 +452,5 @@ TEST(Safetensors, ShapeNumelChecksOverflowAndZeros) {
   msg = error_text([] { shape_numel({3, -2}); });
   EXPECT_TRUE(contains(msg, "shape [3, -2] has a negative dimension")) << msg;
 }
+
+}  // namespace test_safetensors

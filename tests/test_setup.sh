@@ -130,5 +130,29 @@ grep -q 'ensure_build_packages' run.sh && grep -q 'ensure_helpers' run.sh && ok 
 grep -q 'ensure_build_packages' test.sh && ok || bad "test.sh does not call ensure_build_packages"
 grep -qE '(^|[^_])ensure_packages' run.sh test.sh && bad "run.sh/test.sh still call the old ensure_packages" || ok
 
+# ---- OpenBLAS's kernels: a fake program stands in for a lesson binary, a fake cpuinfo for the CPU ----
+fake_blas_program() {  # prints what OpenBLAS prints with OPENBLAS_VERBOSE=2 on loading, to stderr
+  printf '#!/usr/bin/env bash\n[ "${OPENBLAS_VERBOSE:-}" = 2 ] && echo "Core: %s" >&2\necho "usage"\n' "$1" >"$work/blas_program"
+  chmod +x "$work/blas_program"
+}
+fake_cpu() { printf 'processor\t: 0\nflags\t\t: fpu sse sse2 %s\n' "$1" >"$work/cpuinfo"; }
+coretype_case() {  # coretype_case NAME CORE_CHOSEN CPU_FLAGS EXPECTED [OPENBLAS_CORETYPE]
+  case_name="OpenBLAS kernels: $1"
+  fake_blas_program "$2"
+  fake_cpu "$3"
+  local got
+  got=$(OPENBLAS_CORETYPE=${5:-} EMBER_CPUINFO="$work/cpuinfo" openblas_coretype "$work/blas_program")
+  if [ "$got" = "$4" ]; then ok; else bad "openblas_coretype printed '$got', expected '$4'"; fi
+}
+# shellcheck disable=SC2034  # EMBER_CPUINFO is read by openblas_coretype
+coretype_case "generic kernels on an AVX-512 CPU: SkylakeX" Prescott "avx2 fma avx512f avx512dq avx512bw avx512vl" SkylakeX
+coretype_case "generic kernels on an AVX2 CPU: Haswell" Prescott "avx avx2 fma" Haswell
+coretype_case "AVX-512F alone (no BW/VL) is not SkylakeX" Prescott "avx2 fma avx512f" Haswell
+coretype_case "generic kernels on an old CPU: nothing better" Prescott "sse3 ssse3" ""
+coretype_case "OpenBLAS chose AVX-512 kernels itself: nothing" SkylakeX "avx2 fma avx512f avx512dq avx512bw avx512vl" ""
+coretype_case "the user's OPENBLAS_CORETYPE wins" Prescott "avx2 fma avx512f avx512dq avx512bw avx512vl" "" Zen
+case_name="the real run.sh asks for OpenBLAS's kernels"
+grep -q 'openblas_coretype "build/bin/' run.sh && ok || bad "run.sh does not call openblas_coretype"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

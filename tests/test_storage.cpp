@@ -17,7 +17,7 @@ extern "C" const char* __asan_default_options() { return "allocator_may_return_n
 
 using namespace ember;
 
-namespace {
+namespace test_storage {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 TEST(Storage, AskingForTwoToTheFiftyBytesIsAnErrorAndTheProcessGoesOn) {
   const size_t huge = size_t(1) << 50;
@@ -66,4 +66,4 @@ TEST(Storage, SizesAreWrittenForPeople) {
   EXPECT_EQ(format_bytes(size_t(4070) << 30), "4.0 TiB");
 }
 
-}  // namespace
+}  // namespace test_storage

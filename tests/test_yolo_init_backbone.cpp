@@ -15,7 +15,7 @@
 
 using namespace ember;
 
-namespace {
+namespace test_yolo_init_backbone {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 std::string scratch(const std::string& name) {
   const std::string dir = std::string(EMBER_TEST_TMP) + "/yolo_init_backbone";
@@ -39,8 +39,6 @@ yolo::ModelShape detector_shape(int64_t width, int64_t stem_kernel) {
   return {.channels = 1, .canvas = 32, .grid = 4, .anchors = 2, .classes = 10, .width = width,
           .stem_kernel = stem_kernel};
 }
-
-}  // namespace
 
 TEST(YoloInitBackbone, TheClassifiersConvolutionsStartTheDetectorsFirstTwo) {
   const std::string path = scratch("classifier.safetensors");
@@ -156,3 +154,5 @@ TEST(YoloCompareSliding, BothDetectorsOnTheSameScenesWithTheSlidingWindowsOwnSet
   EXPECT_ERROR(yolo::compare_with_sliding_window(detector, anchors, scenes, 0.005, 0.45, 2, other),
                "not a checkpoint of the sliding_window lesson");
 }
+
+}  // namespace test_yolo_init_backbone

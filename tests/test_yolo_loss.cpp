@@ -13,7 +13,7 @@
 using namespace ember;
 using namespace ember::yolo;
 
-namespace {
+namespace test_yolo_loss {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
 LabelledBox box(int64_t cls, float x1, float y1, float x2, float y2) { return LabelledBox{cls, x1, y1, x2, y2}; }
 
@@ -22,8 +22,6 @@ int64_t at(int64_t n, int64_t a, int64_t f, int64_t row, int64_t col, int64_t an
            int64_t grid) {
   return (((n * anchors + a) * per_anchor + f) * grid + row) * grid + col;
 }
-
-}  // namespace
 
 TEST(YoloAnchors, CornerAlignedIouComparesShapesOnly) {
   // 0.2 x 0.4 against 0.4 x 0.2: overlap 0.2 x 0.2 = 0.04, union 0.08 + 0.08 - 0.04 = 0.12 -> 1/3
@@ -218,3 +216,5 @@ TEST(YoloModel, OutputIsTheGridOfPredictions) {
   EXPECT_ERROR(YoloLite({.canvas = 96, .grid = 5}, gen), "multiple of the grid");
   EXPECT_ERROR(YoloLite({.canvas = 96, .grid = 4}, gen), "power of two");
 }
+
+}  // namespace test_yolo_loss
