@@ -127,6 +127,29 @@ ensure_helpers() {
   return 0
 }
 
+# ---- OpenBLAS's kernels ---------------------------------------------------------------------------
+# OpenBLAS 0.3.21 (Debian 12's) does not recognise some newer CPUs (seen here: Intel family 6 model
+# 207, an AVX-512 Xeon) and falls back to its SSE3 "Prescott" kernels: every matmul and conv2d of the
+# engine then runs at about half the speed the same library reaches with its AVX-512 kernels
+# (docs/benchmarks.md). openblas_coretype BINARY asks OpenBLAS, as BINARY (any program linked with it)
+# loads it, which kernels it chose, and prints the ones to ask for instead: SkylakeX where the CPU
+# has AVX-512 (F, BW, DQ, VL), Haswell where it has AVX2 and FMA. It prints nothing where OpenBLAS chose
+# something else, or where OPENBLAS_CORETYPE is set already (the user's choice wins).
+EMBER_CPUINFO=${EMBER_CPUINFO:-/proc/cpuinfo}
+openblas_coretype() {
+  [ -n "${OPENBLAS_CORETYPE:-}" ] && return 0
+  local core flags
+  core=$(OPENBLAS_VERBOSE=2 "$1" --help 2>&1 >/dev/null | sed -n 's/^Core: //p' | head -n 1)
+  [ "$core" = Prescott ] || return 0
+  flags=" $(grep -m1 '^flags' "$EMBER_CPUINFO" 2>/dev/null | cut -d: -f2) "
+  if [[ $flags == *" avx512f "* && $flags == *" avx512bw "* && $flags == *" avx512dq "* && $flags == *" avx512vl "* ]]; then
+    echo SkylakeX
+  elif [[ $flags == *" avx2 "* && $flags == *" fma "* ]]; then
+    echo Haswell
+  fi
+  return 0
+}
+
 # The number of parallel compile jobs: all cores.
 build_jobs() { nproc 2>/dev/null || echo 2; }
 
@@ -165,7 +188,7 @@ configure_and_build() {
   if ! (
     set +e +o pipefail
     cmake --build "$dir" -j"$(build_jobs)" --target $target 2>&1 |
-      grep -vE '^\[ *[0-9]+(%|/[0-9]+)\] (Building|Linking|Built|Generating)'
+      grep -vE '^\[ *[0-9]+(%|/[0-9]+)\] (Building|Linking|Built|Generating|Re-checking)'
     exit "${PIPESTATUS[0]}"
   ); then
     echo "build failed in $dir (target $target): see the errors above" >&2
