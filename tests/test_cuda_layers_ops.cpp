@@ -13,10 +13,6 @@ using namespace ember;
 
 namespace test_cuda_layers_ops {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
-constexpr double kTol32 = 1e-5, kTol64 = 1e-12;
-
-double tol_for(DType dtype) { return dtype == DType::Float32 ? kTol32 : kTol64; }
-
 class CudaLayerOps : public testing::TestWithParam<DType> {};
 INSTANTIATE_TEST_SUITE_P(Float, CudaLayerOps, testing::Values(DType::Float32, DType::Float64),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
@@ -190,7 +186,7 @@ TEST_P(CudaLayerOps, ShapeOpsThatCopy) {
 TEST_P(CudaLayerOps, AttentionCausalOrNotWithTheCpusDropout) {
   SKIP_WITHOUT_GPU();
   const DType dt = GetParam();
-  const double tol = dt == DType::Float32 ? 1e-4 : kTol64;  // float32: GEMMs in another order, softmax, GEMMs
+  const double tol = dt == DType::Float32 ? 1e-4 : kCudaTol64;  // float32: GEMMs in another order, softmax, GEMMs
   Tensor q = random_tensor({2, 3, 37, 8}, dt, 20), k = random_tensor({2, 3, 37, 8}, dt, 21);
   Tensor v = random_tensor({2, 3, 37, 8}, dt, 22);
   for (bool causal : {false, true}) {

@@ -8,10 +8,6 @@ using namespace ember;
 
 namespace test_cuda_ops {  // this file's helpers and tests (files are compiled in batches: CMakeLists.txt)
 
-constexpr double kTol32 = 1e-5, kTol64 = 1e-12;
-
-double tol_for(DType dtype) { return dtype == DType::Float32 ? kTol32 : kTol64; }
-
 class CudaOps : public testing::TestWithParam<DType> {};
 INSTANTIATE_TEST_SUITE_P(Float, CudaOps, testing::Values(DType::Float32, DType::Float64),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });

@@ -24,6 +24,11 @@ namespace ember {
       GTEST_SKIP() << "no usable GPU here: " << ::ember::cuda_unavailable_reason();         \
   } while (0)
 
+// The usual tolerance of a GPU result against the CPU's, relative to 1 + |cpu value|: float32 1e-5
+// (sums in another order, the CPU's own vectorised exp/erfc), float64 1e-12.
+constexpr double kCudaTol32 = 1e-5, kCudaTol64 = 1e-12;
+inline double tol_for(DType dtype) { return dtype == DType::Float32 ? kCudaTol32 : kCudaTol64; }
+
 // Where a and b (same shape, any devices) differ most, relative to 1 + |b|: "" when every element
 // is within tol, otherwise a message naming the worst element.
 inline std::string compare(const Tensor& a, const Tensor& b, double tol, const std::string& what) {
