@@ -253,6 +253,40 @@ TEST(CommonPlot, LearningCurvesPutOnePanelOnEachHalf) {
   EXPECT_THROW(ember::save_learning_curves(scratch("none.png"), "", {}), ember::Error);
 }
 
+// Text pixels (the title's dark grey) in the rows [y0, y1) and columns [x0, x1).
+int ink(const ember::Image& image, int x0, int x1, int y0, int y1) {
+  int count = 0;
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) count += image.pixels[(static_cast<size_t>(y) * image.width + x) * 3] < 100;
+  return count;
+}
+
+TEST(CommonPlot, ALongTitleShrinksOrIsCutShortInsteadOfBeingClipped) {
+  // A lesson's title ("Fashion-MNIST as 32x32 RGB (fallback, not CIFAR-10), CNN: test accuracy
+  // 0.92970") was centred at scale 2 and ran off both sides of the picture.
+  LinePlot panel("loss", "epoch", "loss");
+  panel.add_series("train", {1, 2, 3}, {1.0, 0.5, 0.4});
+  const std::string medium(40, 'M');   // 40 glyphs: too wide at scale 2 in 300 pixels, fits at 1
+  const std::string longer(200, 'M');  // fits at no scale: cut short with "..."
+  for (const std::string& title : {medium, longer}) {
+    SCOPED_TRACE(title.size());
+    const std::string path = scratch("title_" + std::to_string(title.size()) + ".png");
+    ember::save_learning_curves(path, title, {panel}, 300, 200);
+    const ember::Image image = ember::load_image(path, 3);
+    const int band = 10 + ember::text_height(1);  // the title's rows at scale 1
+    EXPECT_GT(ink(image, 0, image.width, 10, band), 100) << "the title is drawn";
+    EXPECT_EQ(ink(image, 0, 5, 0, band), 0) << "nothing at the left edge: not clipped";
+    EXPECT_EQ(ink(image, image.width - 5, image.width, 0, band), 0) << "nor at the right edge";
+  }
+  // The same for a panel's own title, drawn inside its rectangle.
+  LinePlot titled(std::string(80, 'W'), "epoch", "loss");
+  titled.add_series("train", {1, 2, 3}, {1.0, 0.5, 0.4});
+  titled.save(scratch("panel_title.png"), 200, 150);
+  const ember::Image image = ember::load_image(scratch("panel_title.png"), 3);
+  EXPECT_GT(ink(image, 0, image.width, 10, 10 + ember::text_height(1)), 50);
+  EXPECT_EQ(ink(image, image.width - 5, image.width, 0, 10 + ember::text_height(1)), 0);
+}
+
 TEST(CommonPlot, OddDataDoesNotBreakTheChart) {
   // NaN and non-positive values on a log axis, a single point, a constant series, no series.
   LinePlot log_plot("log", "step", "loss");

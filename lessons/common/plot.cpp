@@ -9,6 +9,25 @@
 
 namespace ember {
 
+namespace {
+
+// A title in the largest scale, up to `preferred`, at which it fits `max_width` pixels; where it does
+// not fit even at scale 1, cut short with "..." (a long title was clipped at both sides of the picture).
+struct FittedText {
+  std::string text;
+  int scale;
+};
+
+FittedText fit_text(const std::string& text, int max_width, int preferred) {
+  for (int scale = preferred; scale >= 1; --scale)
+    if (text_width(text, scale) <= max_width) return {text, scale};
+  std::string cut = text;
+  while (!cut.empty() && text_width(cut + "...", 1) > max_width) cut.pop_back();
+  return {cut + "...", 1};
+}
+
+}  // namespace
+
 Color series_color(size_t index) {
   static const Color palette[] = {
       {31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
@@ -110,8 +129,8 @@ void LinePlot::draw(Canvas& canvas, int left, int top, int width, int height) co
 
   // ---- 2. layout --------------------------------------------------------------------------------
   const int pad = 10, tick_length = 4, label_gap = 6;
-  const int title_scale = 2;
-  int area_top = top + pad + (title_.empty() ? 4 : text_height(title_scale) + 10);
+  const FittedText title = fit_text(title_, width - 2 * pad, 2);
+  int area_top = top + pad + (title_.empty() ? 4 : text_height(title.scale) + 10);
   int area_bottom = top + height - pad - text_height() - tick_length - label_gap -
                     (x_label_.empty() ? 0 : text_height() + label_gap);
   int area_height = std::max(10, area_bottom - area_top);
@@ -159,8 +178,10 @@ void LinePlot::draw(Canvas& canvas, int left, int top, int width, int height) co
   // ---- 4. titles and axis labels ----------------------------------------------------------------
   int center_x = area.x + area.width / 2;
   if (!title_.empty()) {
-    canvas.draw_text(center_x - text_width(title_, title_scale) / 2, top + pad, title_, kText,
-                     title_scale);
+    // centred over the plot area, but kept inside the panel's rectangle
+    const int title_width = text_width(title.text, title.scale);
+    const int title_x = std::clamp(center_x - title_width / 2, left + pad, std::max(left + pad, left + width - pad - title_width));
+    canvas.draw_text(title_x, top + pad, title.text, kText, title.scale);
   }
   if (!x_label_.empty()) {
     canvas.draw_text(center_x - text_width(x_label_) / 2, top + height - pad - text_height(),
@@ -260,9 +281,9 @@ void save_learning_curves(const std::string& path, const std::string& title,
   Canvas canvas(width, height);
   int top = 0;
   if (!title.empty()) {
-    const int scale = 2;
-    canvas.draw_text(width / 2 - text_width(title, scale) / 2, 10, title, kText, scale);
-    top = 10 + text_height(scale);
+    const FittedText fitted = fit_text(title, width - 20, 2);
+    canvas.draw_text(width / 2 - text_width(fitted.text, fitted.scale) / 2, 10, fitted.text, kText, fitted.scale);
+    top = 10 + text_height(fitted.scale);
   }
   const int count = static_cast<int>(panels.size());
   for (int i = 0; i < count; ++i) {
