@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "datasets/idx.h"
@@ -119,6 +120,20 @@ TEST(LessonTransfer, SettingsErrorsNameTheKey) {
     EXPECT_EQ(run.exit_code, 1) << args << "\n" << run.output;
     EXPECT_TRUE(contains(run.output, key)) << args << "\n" << run.output;
   }
+}
+
+// --device: an unknown value is a settings error naming the key; cuda where no GPU can be used
+// (this machine, or any without one) is an error saying so, before anything trains. Where a GPU
+// is there, --device=cuda would train, so that half is only checked without one.
+TEST(LessonTransfer, DeviceSettingIsCheckedAndCudaWithoutAGpuIsAnError) {
+  const std::string out = scratch("device");
+  LessonRun gpu = run_lesson("--device=gpu --out_dir=" + out);
+  EXPECT_EQ(gpu.exit_code, 1) << gpu.output;
+  EXPECT_TRUE(contains(gpu.output, "--device")) << gpu.output;
+  if (cuda_is_available()) GTEST_SKIP() << "a GPU is usable here: " << cuda_device_name();
+  LessonRun cuda = run_lesson("--device=cuda --out_dir=" + out);
+  EXPECT_EQ(cuda.exit_code, 1) << cuda.output;
+  EXPECT_TRUE(contains(cuda.output, "--device=cuda")) << cuda.output;
 }
 
 TEST(LessonTransfer, FrozenBackboneIsBitIdenticalAfterTraining) {

@@ -24,6 +24,7 @@
 #include "core/parallel.h"
 #include "core/safetensors.h"
 #include "datasets/cifar_fallback.h"
+#include "lessons/common/device.h"
 #include "lessons/common/progress.h"
 #include "lessons/common/csv.h"
 #include "lessons/common/json.h"
@@ -40,7 +41,12 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-NamedTensors named(const StateDict& state) { return NamedTensors(state.begin(), state.end()); }
+// The tensors to save, on the CPU (a file is written from the CPU; the model may be on the GPU).
+NamedTensors named(const StateDict& state) {
+  NamedTensors out;
+  for (const auto& [name, t] : state) out.emplace_back(name, t.cpu());
+  return out;
+}
 
 const std::string& metadata_text(const Metadata& metadata, const std::string& key, const std::string& path) {
   auto it = metadata.find(key);
@@ -91,8 +97,8 @@ struct Backbone {
 };
 
 // Step 1: the backbone, from its file when one made with the same width is there, else pretrained
-// on the source task and saved.
-Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
+// on the source task (on `device`) and saved.
+Backbone pretrained_backbone(const Config& cfg, const std::string& path, Device device) {
   Backbone result;
   if (!cfg.get_bool("retrain_backbone") && file_exists(path)) {
     SafetensorsFile file = load_safetensors(path);
@@ -131,6 +137,7 @@ Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
   std::cout << std::flush;  // shown now, also through a pipe (| tee log.txt)
   Generator gen(cfg.get_int("seed"));
   TransferNet net(cfg.get_int("width"), 10, gen);
+  net.to(device);  // before the optimizer, whose state is made where the parameters are
   std::unique_ptr<Optimizer> optimizer = regime_optimizer(net, "scratch", cfg.get_float("pretrain_lr"), 1.0,
                                                          cfg.get_float("weight_decay"));
   const int64_t batch = 128, n = source.train.images.size(0);
@@ -166,6 +173,8 @@ Backbone pretrained_backbone(const Config& cfg, const std::string& path) {
 int run(Config& cfg) {
   check_settings(cfg);
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
+  const Device device = choose_device(cfg.get_string("device"));  // --device: cpu, cuda or auto
+  std::cout << device_line(device) << "\n";
   const std::string out_dir = cfg.get_string("out_dir");
   make_dirs(out_dir + "/models");
   RunLock lock(out_dir, "transfer");
@@ -183,7 +192,7 @@ int run(Config& cfg) {
   bool needs_backbone = false;
   for (const std::string& r : regimes) needs_backbone = needs_backbone || r != "scratch";
   Backbone backbone;
-  if (needs_backbone) backbone = pretrained_backbone(cfg, backbone_path);
+  if (needs_backbone) backbone = pretrained_backbone(cfg, backbone_path, device);
   if (!needs_backbone) std::tie(backbone.mean, backbone.std) = pixel_statistics(target.pool.images);
 
   // ---- step 2: the digits, three ways, for each number of shots ----
@@ -210,6 +219,7 @@ int run(Config& cfg) {
       const Clock::time_point run_start = Clock::now();
       Generator gen(cfg.get_int("seed"));
       TransferNet net(cfg.get_int("width"), 10, gen);
+      net.to(device);  // first: the pretrained backbone is copied in where the network is, then the optimizer
       prepare_regime(net, regime, backbone.state);
       // frozen: the batch norms' statistics of the clothes, or re-estimated on these digits
       if (regime == "frozen" && cfg.get_string("frozen_bn") == "target")
@@ -288,6 +298,7 @@ int run(Config& cfg) {
   metrics.save(out_dir + "/metrics.json");
   std::printf("time: %.1f s in all (pretraining %.1f s%s)\n", total_seconds, backbone.seconds,
               backbone.reused ? ", reused" : "");
+  if (device == Device::CUDA) std::cout << memory_line(device) << "\n";
   std::cout << "wrote " << out_dir << "/: transfer.png, curves.png, history.csv, metrics.json, models/ (one per run), "
             << (needs_backbone ? backbone_path : std::string("no backbone")) << std::endl;
   return 0;
@@ -302,11 +313,15 @@ int evaluate_saved(const std::string& path, Config& cfg) {
   check(width >= 1 && width <= 1024 && width == std::floor(width), "transfer: ", path, ": metadata \"width\" = ",
         width, " is not a width from 1 to 1024");
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
+  check(is_device_setting(cfg.get_string("device")), "transfer: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
+  const Device device = choose_device(cfg.get_string("device"));  // --device: where the test digits are scored
   Generator gen(0);
   TransferNet net(static_cast<int64_t>(width), 10, gen);
+  net.to(device);
   StateDict state;
   for (const auto& [name, t] : file.tensors) state.insert(name, t);
-  net.load_state_dict(state);
+  net.load_state_dict(state);  // the file's CPU tensors copied onto the device
   const double mean = metadata_number(file.metadata, "pixel_mean", path);
   const double std = metadata_number(file.metadata, "pixel_std", path);
   check(std > 0, "transfer: ", path, ": metadata \"pixel_std\" = ", std, " must be positive");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "lessons/common/device.h"
 #include "lessons/transfer/lesson.h"
 
 namespace ember::transfer {
@@ -51,6 +52,7 @@ void adapt_batch_norm(TransferNet& net, const Tensor& images, int64_t batch_size
   NoGradGuard no_grad;
   const bool was_training = net.backbone->is_training();
   net.backbone->eval();  // the layers before each batch norm use the statistics already re-estimated
+  const Device device = model_device(net);  // --device: the images go where the network is
   const Sequential& layers = *net.backbone;
   for (size_t j = 0; j < layers.size(); ++j) {
     auto bn = std::dynamic_pointer_cast<BatchNorm>(layers[j]);
@@ -59,8 +61,9 @@ void adapt_batch_norm(TransferNet& net, const Tensor& images, int64_t batch_size
     std::vector<double> sum(channels, 0.0), squares(channels, 0.0);
     int64_t count = 0;  // values per channel: N * H * W
     for (int64_t begin = 0; begin < images.size(0); begin += batch_size) {
-      Tensor x = images.slice(0, begin, std::min(begin + batch_size, images.size(0)));
+      Tensor x = images.slice(0, begin, std::min(begin + batch_size, images.size(0))).to(device);
       for (size_t k = 0; k < j; ++k) x = (*layers[k])(x);  // the input of batch norm j: [B, C, H, W]
+      x = x.cpu();  // summed on the CPU
       const int64_t b = x.size(0), plane = x.numel() / (b * channels);
       const float* p = x.data<float>();
       for (int64_t i = 0; i < b; ++i)
@@ -72,13 +75,19 @@ void adapt_batch_norm(TransferNet& net, const Tensor& images, int64_t batch_size
           }
       count += b * plane;
     }
-    float* mean = bn->running_mean.data<float>();
-    float* var = bn->running_var.data<float>();
+    // written on the CPU: into the buffers themselves there, into copies sent back on the GPU
+    Tensor cpu_mean = bn->running_mean.cpu(), cpu_var = bn->running_var.cpu();
+    float* mean = cpu_mean.data<float>();
+    float* var = cpu_var.data<float>();
     const double n = static_cast<double>(count);
     for (int64_t c = 0; c < channels; ++c) {
       const double m = sum[c] / n;
       mean[c] = static_cast<float>(m);
       var[c] = static_cast<float>(std::max(squares[c] / n - m * m, 0.0) * n / (n - 1.0));  // unbiased
+    }
+    if (bn->running_mean.device() != Device::CPU) {
+      bn->running_mean.copy_(cpu_mean);
+      bn->running_var.copy_(cpu_var);
     }
   }
   if (was_training) net.backbone->train();

@@ -7,6 +7,7 @@
 
 #include "datasets/cifar10.h"
 #include "datasets/mnist.h"
+#include "lessons/common/device.h"
 #include "lessons/transfer/lesson.h"
 
 namespace ember::transfer {
@@ -50,6 +51,7 @@ void add_settings(Config& cfg) {
   // the machine and the outputs
   cfg.add_int("seed", 0, "seed of the weights, the shots drawn, the shuffling and the augmentation");
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
+  cfg.add_string("device", "cpu", "cpu, cuda (the GPU: an error without one) or auto (the GPU when there is one)");
   cfg.add_string("out_dir", "runs/transfer", "where transfer.png, curves.png, metrics.json and the models go");
   cfg.add_int("print_every", 100, "a progress line every this many steps");
   cfg.add_string("eval", "", "a model this lesson saved (out_dir/models/*.safetensors) to score on the test digits");
@@ -110,6 +112,8 @@ void check_settings(const Config& cfg) {
   const std::string& frozen_bn = cfg.get_string("frozen_bn");
   check(frozen_bn == "source" || frozen_bn == "target", "transfer: --frozen_bn='", frozen_bn,
         "' is not one of: source, target");
+  check(is_device_setting(cfg.get_string("device")), "transfer: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
   check_int_range(cfg, "pretrain_images", 0, 1000000000);
   check_int_range(cfg, "pretrain_epochs", 1, 10000);
   check_int_range(cfg, "width", 1, 1024);

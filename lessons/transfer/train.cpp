@@ -12,6 +12,7 @@
 
 #include "core/ops.h"
 #include "datasets/dataloader.h"
+#include "lessons/common/device.h"
 #include "lessons/common/progress.h"
 #include "lessons/transfer/lesson.h"
 
@@ -33,13 +34,14 @@ std::vector<CurvePoint> train_steps(TransferNet& net, Optimizer& optimizer, cons
   double loss_sum = 0.0;
   int64_t losses = 0, next_point = 1;
   Batch batch;
+  const Device device = model_device(net);  // --device: the batches go where the model is
   for (int64_t step = 0; step < options.steps;) {
     if (!loader.next(batch)) continue;  // the pass is over: the next call starts a new, reshuffled one
     net.train();
     if (options.frozen_backbone) net.backbone->eval();  // running statistics stay the pretrained ones
     const double factor = 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(options.steps)));
     for (size_t g = 0; g < base_lr.size(); ++g) optimizer.param_groups()[g].lr = base_lr[g] * factor;
-    Tensor loss = cross_entropy(net(batch.images), batch.labels);
+    Tensor loss = cross_entropy(net(batch.images.to(device)), batch.labels.to(device));
     const double value = loss.item();
     check(std::isfinite(value), "transfer: ", options.label, ": the loss became ", value, " at step ", step,
           " (try a smaller --lr)");
@@ -67,10 +69,13 @@ double accuracy(Module& model, const Tensor& images, const Tensor& labels, int64
   model.eval();
   NoGradGuard no_grad;
   int64_t correct = 0;
+  const Device device = model_device(model);  // the images go where the model is
+  const Tensor cpu_labels = labels.cpu();     // counted on the CPU
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(begin + batch_size, n);
-    const std::vector<int64_t> predicted = argmax(model(images.slice(0, begin, end)), 1).to_vector<int64_t>();
-    const int64_t* truth = labels.data<int64_t>() + begin;
+    const Tensor logits = model(images.slice(0, begin, end).to(device));  // [B, 10]
+    const std::vector<int64_t> predicted = argmax(logits, 1).cpu().to_vector<int64_t>();
+    const int64_t* truth = cpu_labels.data<int64_t>() + begin;
     for (int64_t i = 0; i < end - begin; ++i) correct += predicted[i] == truth[i];
   }
   return static_cast<double>(correct) / static_cast<double>(n);
