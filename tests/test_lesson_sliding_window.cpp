@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda_backend.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "core/safetensors.h"
@@ -385,9 +386,22 @@ TEST(SlidingWindowLesson, ErrorsAndHelp) {
   run = run_lesson("--help");
   EXPECT_EQ(run.exit_code, 0);
   for (const std::string key : {"epochs", "batch_size", "lr", "seed", "threads", "out_dir", "scenes", "scales",
-                                "stride", "score_threshold", "nms_iou", "data_dir", "eval"})
+                                "stride", "score_threshold", "nms_iou", "data_dir", "eval", "device"})
     EXPECT_TRUE(std::regex_search(run.output, std::regex("\n  " + key + " +(int|float|string|bool) ")))
         << key << " missing in " << run.output;
+}
+
+// --device: a value that is not cpu, cuda or auto is refused naming the key; --device=cuda on a
+// machine without a usable GPU stops before any data is made, with the reason (choose_device).
+TEST(SlidingWindowLesson, DeviceSettingErrors) {
+  LessonRun run = run_lesson("--device=gpu");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.output, "error: sliding_window: --device must be cpu, cuda or auto, got \"gpu\""))
+      << run.output;
+  if (cuda_is_available()) GTEST_SKIP() << "this machine has a GPU: --device=cuda would train on it";
+  run = run_lesson("--device=cuda --out_dir=" + scratch("device_cuda"));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.output, "--device=cuda")) << run.output;
 }
 
 }  // namespace test_lesson_sliding_window

@@ -13,10 +13,14 @@
 // Then, for both: a window whose best digit has probability >= score_threshold becomes a box, and
 // non-max suppression (metrics/nms.h) keeps the best of the boxes that overlap (several windows fire
 // around one digit, at neighbouring positions and scales).
+//
+// With --device=cuda the windows (or the resized scene) go to the GPU where the model is, and the
+// probabilities come back to the CPU: the grids, the boxes and NMS are read there.
 #include <algorithm>
 #include <cmath>
 
 #include "core/ops.h"
+#include "lessons/common/device.h"
 #include "lessons/sliding_window/lesson.h"
 #include "metrics/nms.h"
 
@@ -63,10 +67,11 @@ ScoreGrid sliding_window_scores(Module& classifier, const Tensor& scene, double 
       }
   // The classifier on all of them, a few hundred at a time.
   const int64_t chunk = 512;
+  const Device device = model_device(classifier);  // --device: the windows go where the model is
   float* probabilities = grid.probabilities.data<float>();
   for (int64_t begin = 0; begin < windows; begin += chunk) {
     const int64_t end = std::min(windows, begin + chunk);
-    Tensor p = softmax(classifier(batch.slice(0, begin, end)), 1);  // [n, 11]
+    Tensor p = softmax(classifier(batch.slice(0, begin, end).to(device)), 1).cpu();  // [n, 11], read here
     std::copy(p.data<float>(), p.data<float>() + p.numel(), probabilities + begin * kNumOutputs);
   }
   return grid;
@@ -82,7 +87,8 @@ ScoreGrid fcn_scores(Module& fcn, const Tensor& scene, double scale, int64_t str
   fcn.eval();
   NoGradGuard no_grad;
   // One pass: [1, 1, H, W] -> logits [1, 11, R, C], one column of 11 per window position.
-  Tensor p = softmax(fcn(image.unsqueeze(0)), 1);
+  // (--device: the scene goes where the net is; the map comes back to the CPU to be read.)
+  Tensor p = softmax(fcn(image.unsqueeze(0).to(model_device(fcn))), 1).cpu();
   const int64_t out_rows = p.size(2), out_cols = p.size(3), step = stride / net_stride;
   check((grid.rows - 1) * step < out_rows && (grid.cols - 1) * step < out_cols, "sliding_window: the fully ",
         "convolutional net gave a ", out_rows, "x", out_cols, " map, too small for ", grid.rows, "x", grid.cols,

@@ -24,6 +24,7 @@
 // sliding window at stride 4, computed once for all windows (the convolutions over a pixel that many
 // windows share are done once, not once per window).
 #include "core/ops.h"
+#include "lessons/common/device.h"
 #include "lessons/sliding_window/lesson.h"
 
 namespace ember::sliding_window {
@@ -48,6 +49,7 @@ std::shared_ptr<Conv2d> linear_to_conv(const Linear& fc, int64_t channels, int64
   StateDict weights;
   weights.insert("weight", fc.weight.detach().reshape({fc.out_features, channels, kernel_size, kernel_size}));
   if (has_bias) weights.insert("bias", fc.bias.detach());
+  conv->to(fc.weight.device());     // where the Linear is (--device=cuda: the GPU)
   conv->load_state_dict(weights);  // copies them
   return conv;
 }
@@ -58,7 +60,7 @@ std::shared_ptr<Sequential> make_fully_convolutional(Sequential& classifier, int
   NoGradGuard no_grad;
   const bool was_training = classifier.is_training();
   classifier.eval();
-  Tensor x = Tensor::zeros({1, 1, patch, patch});
+  Tensor x = Tensor::zeros({1, 1, patch, patch}).to(model_device(classifier));  // where the classifier is
   Shape flattened;  // what Flatten received: [1, C, k, k]
   bool after_flatten = false, first_linear = true;
   for (size_t i = 0; i < classifier.size(); ++i) {

@@ -5,6 +5,7 @@
 //   ./run.sh sliding_window                               train, detect both ways, compare (a few minutes)
 //   ./run.sh sliding_window --stride=8 --scales=1,0.7,0.5  other windows
 //   build/bin/sliding_window --eval=runs/sliding_window/classifier.safetensors
+//   ./run.sh sliding_window --device=cuda                 the same on the GPU
 //   ./run.sh sliding_window --help                        every setting with its default
 //
 // The story, in order: settings -> scenes and patches -> train the classifier (validating on
@@ -22,6 +23,7 @@
 #include "core/parallel.h"
 #include "datasets/coco.h"
 #include "lessons/common/csv.h"
+#include "lessons/common/device.h"
 #include "lessons/common/detection.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
@@ -183,6 +185,8 @@ int detect_and_report(const Config& cfg, const LessonData& data, Sequential& cla
 
 int train(Config& cfg) {
   check_settings(cfg);
+  // Chosen first, so that --device=cuda without a GPU stops at once (before any folder or data).
+  const Device device = choose_device(cfg.get_string("device"));  // --device: cpu, cuda or auto
   const std::string out_dir = cfg.get_string("out_dir");
   const std::string checkpoint_path = out_dir + "/classifier.safetensors";
   make_dirs(out_dir);
@@ -217,8 +221,10 @@ int train(Config& cfg) {
   // ---- the classifier ----
   Generator gen(static_cast<uint64_t>(cfg.get_int("seed")));
   std::shared_ptr<Sequential> model = build_classifier(gen);
-  std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   std::cout << model->summary({1, 1, kPatch, kPatch}) << "\n";
+  model->to(device);  // before the optimizer, whose state is made where the parameters are
+  std::cout << device_line(device) << "\n";
+  std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   const int64_t steps_per_epoch = (train_patches.labels.numel() + batch_size - 1) / batch_size;
   std::cout << format_line("training: %lld epochs of %lld steps, batch %lld, AdamW lr %g, %d threads\n",
                            static_cast<long long>(epochs), static_cast<long long>(steps_per_epoch),
@@ -275,6 +281,7 @@ int train(Config& cfg) {
             << "/: history.csv, curves.png, metrics.json, detections.png, score_map.png, instances.json, "
                "detections.json, settings.conf, classifier.safetensors"
             << std::endl;
+  if (device == Device::CUDA) std::cout << memory_line(device) << "\n";
   return 0;
 }
 
@@ -288,9 +295,13 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   Config cfg;
   add_settings(cfg);
   cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the classifier)");
+  // The device it was trained on belongs to that machine, not to the classifier: --device as given
+  // here (the CPU by default), so a classifier trained on a GPU is scored anywhere.
+  cfg.set("device", "cpu", "not taken from the checkpoint");
   cfg.apply_args(args);
   check_settings(cfg);
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
+  const Device device = choose_device(cfg.get_string("device"));  // --device: cpu, cuda or auto
   // Into a folder of its own, so that the training run's files stay as they were.
   const std::string out_dir = cfg.get_string("out_dir") + "/eval";
   make_dirs(out_dir);
@@ -299,13 +310,18 @@ int evaluate_checkpoint(const std::string& path, const std::vector<std::string>&
   LessonData data = load_data(cfg, /*with_training=*/false);
   Generator gen(0);
   std::shared_ptr<Sequential> model = build_classifier(gen);
+  // Loaded on the CPU, then moved (a later --device on the command line picks where it runs).
   CheckpointInfo info = load_model_from_checkpoint(path, model_tensors(*model));
+  model->to(device);
+  std::cout << device_line(device) << "\n";
   const BoxShapes box_shapes = parse_box_shapes(saved_text(info.extra, "box_shapes", path, kLessonName), path);
   std::cout << "loaded " << path << " (" << data.title << ", after epoch " << saved_text(info.extra, "epoch", path, kLessonName)
             << ")\n";
   JsonObject metrics;
   metrics.set("checkpoint", path);
-  return detect_and_report(cfg, data, *model, box_shapes, out_dir, metrics);
+  const int result = detect_and_report(cfg, data, *model, box_shapes, out_dir, metrics);
+  if (device == Device::CUDA) std::cout << memory_line(device) << "\n";
+  return result;
 }
 
 }  // namespace

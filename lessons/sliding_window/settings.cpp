@@ -7,6 +7,7 @@
 #include <string>
 
 #include "datasets/mnist.h"
+#include "lessons/common/device.h"
 #include "lessons/sliding_window/lesson.h"
 
 namespace ember::sliding_window {
@@ -37,6 +38,7 @@ void add_settings(Config& cfg) {
 
   // the machine and the outputs
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
+  cfg.add_string("device", "cpu", "cpu, cuda (the GPU: an error without one) or auto (the GPU when there is one)");
   cfg.add_string("out_dir", "runs/sliding_window",
                  "where history.csv, curves.png, metrics.json, the PNGs and classifier.safetensors go");
   cfg.add_int("print_every", 50, "a progress line every this many steps");
@@ -109,6 +111,8 @@ void check_settings(const Config& cfg) {
   check_float_range(cfg, "score_threshold", 0.0, 1.0);
   check_float_range(cfg, "nms_iou", 0.0, 1.0);
   parse_scales(cfg.get_string("scales"));
+  check(is_device_setting(cfg.get_string("device")), "sliding_window: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
 }
 
 }  // namespace ember::sliding_window

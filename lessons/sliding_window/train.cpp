@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/ops.h"
+#include "lessons/common/device.h"
 #include "lessons/sliding_window/lesson.h"
 
 namespace ember::sliding_window {
@@ -17,8 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// `logits` where the model is, `labels` on the CPU: the predictions are counted on the CPU.
 int64_t count_correct(const Tensor& logits, const Tensor& labels) {
-  const std::vector<int64_t> predicted = argmax(logits.detach(), 1).to_vector<int64_t>();
+  const std::vector<int64_t> predicted = argmax(logits.detach(), 1).cpu().to_vector<int64_t>();
   const int64_t* truth = labels.data<int64_t>();
   int64_t correct = 0;
   for (size_t i = 0; i < predicted.size(); ++i) correct += predicted[i] == truth[i];
@@ -40,14 +42,15 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const Patches& 
   EpochResult result;
   double loss_sum = 0.0;
   int64_t correct = 0;
+  const Device device = model_device(model);  // --device: the batches go where the model is
   const Clock::time_point start = Clock::now();
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
     const Tensor index = Tensor::from_vector(std::vector<int64_t>(order.begin() + begin, order.begin() + end),
                                              {end - begin});
     const Tensor images = index_select(patches.images, index), labels = index_select(patches.labels, index);
-    Tensor logits = model(images);
-    Tensor loss = cross_entropy(logits, labels);
+    Tensor logits = model(images.to(device));  // [B, 11]
+    Tensor loss = cross_entropy(logits, labels.to(device));
     const double loss_value = loss.item();
     check_loss_is_finite(loss_value, step, last_finite, "sliding_window, epoch " + std::to_string(epoch), "--lr",
                          optimizer.lr());
@@ -75,11 +78,12 @@ PatchEvaluation evaluate_patches(Module& model, const Patches& patches, int64_t 
   NoGradGuard no_grad;
   double loss_sum = 0.0;
   int64_t correct = 0;
+  const Device device = model_device(model);
   for (int64_t begin = 0; begin < n; begin += batch_size) {
     const int64_t end = std::min(n, begin + batch_size);
-    Tensor logits = model(patches.images.slice(0, begin, end));
+    Tensor logits = model(patches.images.slice(0, begin, end).to(device));
     Tensor labels = patches.labels.slice(0, begin, end);
-    loss_sum += cross_entropy(logits, labels, Reduction::Sum).item();
+    loss_sum += cross_entropy(logits, labels.to(device), Reduction::Sum).item();
     correct += count_correct(logits, labels);
   }
   return {loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
