@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda_backend.h"
 #include "core/random.h"
 #include "datasets/detection.h"
 #include "datasets/idx.h"
@@ -201,6 +202,18 @@ TEST(LessonYoloLite, HelpAndBadSettings) {
   LessonRun no_checkpoint = run_lesson("--eval=" + out + "/none.safetensors");
   EXPECT_EQ(no_checkpoint.exit_code, 1);
   EXPECT_TRUE(contains(no_checkpoint.output, "no checkpoint")) << no_checkpoint.output;
+}
+
+TEST(LessonYoloLite, DeviceSetting) {
+  const std::string out = scratch("device");
+  LessonRun bad = run_lesson("--device=gpu --out_dir=" + out);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(contains(bad.output, "--device must be cpu, cuda or auto")) << bad.output;
+  if (!cuda_is_available()) {  // without a GPU, "cuda" is an error saying why (before any data is made)
+    LessonRun cuda = run_lesson("--device=cuda --out_dir=" + out);
+    EXPECT_EQ(cuda.exit_code, 1);
+    EXPECT_TRUE(contains(cuda.output, "--device=cuda")) << cuda.output;
+  }
 }
 
 }  // namespace test_lesson_yolo_lite

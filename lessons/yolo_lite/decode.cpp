@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "core/ops.h"
+#include "lessons/common/device.h"
 #include "lessons/yolo_lite/lesson.h"
 #include "metrics/nms.h"
 
@@ -41,7 +42,8 @@ Box decode_box(double tx, double ty, double tw, double th, int64_t cell_row, int
 std::vector<Detection> decode_predictions(const Tensor& predictions, const std::vector<Anchor>& anchors,
                                           int64_t image_side, double score_threshold, int64_t first_image_id) {
   const int64_t n_anchors = static_cast<int64_t>(anchors.size());
-  const Tensor rows = predictions_as_rows(predictions.detach(), n_anchors).to(DType::Float64);  // [N S S B, 5 + K]
+  // [N S S B, 5 + K], read on the CPU: with --device=cuda the predictions come from the GPU
+  const Tensor rows = predictions_as_rows(predictions.detach().cpu(), n_anchors).to(DType::Float64);
   const int64_t grid = predictions.size(2), features = rows.size(1), classes = features - 5;
   const double* p = rows.data<double>();
   std::vector<Detection> detections;
@@ -69,10 +71,11 @@ std::vector<Detection> detect(Module& model, const DetectionSet& set, const std:
                               double score_threshold, double nms_iou, int64_t batch_size) {
   model.eval();
   NoGradGuard no_grad;
+  const Device device = model_device(model);  // --device: the scenes go where the model is
   std::vector<Detection> kept;
   for (size_t begin = 0; begin < set.images.size(); begin += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(set.images.size(), begin + static_cast<size_t>(batch_size));
-    const Tensor images = stack_images(set, begin, end);
+    const Tensor images = stack_images(set, begin, end).to(device);
     const std::vector<Detection> raw = decode_predictions(model(images), anchors, images.size(2), score_threshold,
                                                           static_cast<int64_t>(begin));
     // per image and class; COCO scores at most 100 detections per image, so keep 100

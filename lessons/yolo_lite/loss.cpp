@@ -42,8 +42,9 @@ Tensor predictions_as_rows(const Tensor& predictions, int64_t anchors) {
 
 namespace {
 
-Tensor constant(const std::vector<double>& values, DType dtype) {
-  return Tensor::from_vector(values, {static_cast<int64_t>(values.size())}).to(dtype);
+// The targets are made on the CPU (targets.cpp); the loss needs them where the predictions are (--device).
+Tensor constant(const std::vector<double>& values, DType dtype, Device device) {
+  return Tensor::from_vector(values, {static_cast<int64_t>(values.size())}).to(dtype).to(device);
 }
 
 // Column `c` of rows [R, F] as a vector [R].
@@ -56,30 +57,32 @@ LossTerms yolo_loss(const Tensor& predictions, const Targets& targets, const Los
   check(rows.size(0) == static_cast<int64_t>(targets.noobj_mask.size()), "yolo_loss: ", rows.size(0),
         " predictions but targets for ", targets.noobj_mask.size(), " (were the targets built for another batch?)");
   const DType dtype = predictions.dtype();
+  const Device device = predictions.device();  // every input of the loss goes there
   const double images = static_cast<double>(predictions.size(0));
   LossTerms terms;
 
   // no object: every row of the mask, objectness towards 0
-  Tensor noobj = sum(mul(binary_cross_entropy_with_logits(column(rows, 4), Tensor::zeros({rows.size(0)}, dtype),
+  Tensor noobj = sum(mul(binary_cross_entropy_with_logits(column(rows, 4), Tensor::zeros({rows.size(0)}, dtype, device),
                                                           Reduction::None),
-                         constant(targets.noobj_mask, dtype))) *
+                         constant(targets.noobj_mask, dtype, device))) *
                  weights.noobj;
   Tensor total = noobj;
   terms.noobj = noobj.item() / images;
 
   if (!targets.rows.empty()) {
-    const Tensor index = Tensor::from_vector(targets.rows, {static_cast<int64_t>(targets.rows.size())});
+    const Tensor index = Tensor::from_vector(targets.rows, {static_cast<int64_t>(targets.rows.size())}).to(device);
     const Tensor responsible = index_select(rows, index);  // [R, 5 + K]
-    const Tensor squared_errors = pow(sigmoid(column(responsible, 0)) - constant(targets.x, dtype), 2.0) +
-                                  pow(sigmoid(column(responsible, 1)) - constant(targets.y, dtype), 2.0) +
-                                  pow(column(responsible, 2) - constant(targets.tw, dtype), 2.0) +
-                                  pow(column(responsible, 3) - constant(targets.th, dtype), 2.0);
-    Tensor coord = sum(mul(squared_errors, constant(targets.coord_weight, dtype))) * weights.coord;
-    Tensor obj = binary_cross_entropy_with_logits(column(responsible, 4), constant(targets.objectness, dtype),
+    const Tensor squared_errors = pow(sigmoid(column(responsible, 0)) - constant(targets.x, dtype, device), 2.0) +
+                                  pow(sigmoid(column(responsible, 1)) - constant(targets.y, dtype, device), 2.0) +
+                                  pow(column(responsible, 2) - constant(targets.tw, dtype, device), 2.0) +
+                                  pow(column(responsible, 3) - constant(targets.th, dtype, device), 2.0);
+    Tensor coord = sum(mul(squared_errors, constant(targets.coord_weight, dtype, device))) * weights.coord;
+    Tensor obj = binary_cross_entropy_with_logits(column(responsible, 4), constant(targets.objectness, dtype, device),
                                                   Reduction::Sum) *
                  weights.obj;
     const Tensor class_logits = responsible.slice(1, 5, responsible.size(1));
-    const Tensor classes = Tensor::from_vector(targets.classes, {static_cast<int64_t>(targets.classes.size())});
+    const Tensor classes =
+        Tensor::from_vector(targets.classes, {static_cast<int64_t>(targets.classes.size())}).to(device);
     Tensor cls = cross_entropy(class_logits, classes, Reduction::Sum) * weights.cls;
     terms.coord = coord.item() / images;
     terms.obj = obj.item() / images;

@@ -29,6 +29,7 @@
 #include "lessons/common/number_format.h"
 #include "lessons/common/saved_metadata.h"
 #include "lessons/common/csv.h"
+#include "lessons/common/device.h"
 #include "lessons/common/json.h"
 #include "lessons/common/number_format.h"
 #include "lessons/common/run_lock.h"
@@ -144,6 +145,9 @@ LoadedModel load_trained(const std::string& path, const std::vector<std::string>
   loaded.model = std::make_shared<YoloLite>(
       model_shape(loaded.cfg, static_cast<int64_t>(channels), static_cast<int64_t>(loaded.class_names.size())), gen);
   CheckpointInfo info = load_model_from_checkpoint(path, model_tensors(*loaded.model));
+  const Device device = choose_device(loaded.cfg.get_string("device"));  // --device: cpu, cuda or auto
+  loaded.model->to(device);  // detecting reads the predictions back on the CPU (decode.cpp)
+  std::cout << device_line(device) << "\n";
   loaded.extra = info.extra;
   loaded.step = info.step;
   return loaded;
@@ -186,6 +190,8 @@ int train(Config& cfg, const std::vector<std::string>& args) {
           " was saved with --out_dir=", cfg.get_string("out_dir"), "; resume it with that --out_dir");
   }
   set_num_threads(static_cast<int>(cfg.get_int("threads")));
+  // --device: cpu, cuda or auto; chosen before the data is made, so that "cuda" without a GPU fails at once
+  const Device device = choose_device(cfg.get_string("device"));
   const int64_t epochs = cfg.get_int("epochs"), batch_size = cfg.get_int("batch_size");
   const int64_t eval_batch = cfg.get_int("eval_batch_size");
   const double score_threshold = cfg.get_float("score_threshold"), nms_iou = cfg.get_float("nms_iou");
@@ -222,6 +228,9 @@ int train(Config& cfg, const std::vector<std::string>& args) {
   if (!cfg.get_string("init_backbone").empty() && resumed.empty())
     init_backbone_from_classifier(*model, cfg.get_string("init_backbone"));
   std::cout << "\n" << model->summary({1, channels, cfg.get_int("canvas"), cfg.get_int("canvas")}) << "\n";
+  // after --init_backbone (copied into the CPU weights); --resume loads into the model where it is
+  model->to(device);  // before the optimizer, whose state is made where the parameters are
+  std::cout << device_line(device) << "\n";
   std::unique_ptr<Optimizer> optimizer = build_optimizer(cfg, *model);
   const int64_t steps_per_epoch =
       (static_cast<int64_t>(data.train.images.size()) + batch_size - 1) / batch_size;
@@ -365,6 +374,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
                            train_seconds, inference_per_second);
   std::cout << "wrote " << out_dir
             << "/: history.csv, curves.png, metrics.json, test_scenes.png, settings.conf, checkpoint.safetensors\n";
+  if (device == Device::CUDA) std::cout << memory_line(device) << "\n";
   std::cout << score_line(test) << std::endl;
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "datasets/mnist.h"
+#include "lessons/common/device.h"
 #include "lessons/yolo_lite/lesson.h"
 
 namespace ember::yolo {
@@ -60,6 +61,7 @@ void add_settings(Config& cfg) {
 
   // the machine and the outputs
   cfg.add_int("threads", 0, "threads for the math (0: EMBER_NUM_THREADS, else all cores)");
+  cfg.add_string("device", "cpu", "cpu, cuda (the GPU: an error without one) or auto (the GPU when there is one)");
   cfg.add_string("out_dir", "runs/yolo_lite", "where history.csv, curves.png, metrics.json, pictures, checkpoint go");
   cfg.add_int("print_every", 50, "a progress line every this many steps");
   cfg.add_int("eval_batch_size", 100, "scenes per forward pass when detecting");
@@ -136,6 +138,8 @@ void check_settings(const Config& cfg) {
   check_float_range(cfg, "nms_iou", 0.0, 1.0);
   check_float_range(cfg, "draw_threshold", 0.0, 1.0);
   check_int_range(cfg, "threads", 0, 1024);
+  check(is_device_setting(cfg.get_string("device")), "yolo_lite: --device must be cpu, cuda or auto, got \"",
+        cfg.get_string("device"), "\"");
   check_int_range(cfg, "print_every", 1, 1000000000);
   check_int_range(cfg, "eval_batch_size", 1, 65536);
   check_int_range(cfg, "show_scenes", 0, 1000);

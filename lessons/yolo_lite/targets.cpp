@@ -47,7 +47,7 @@ Targets build_targets(const Tensor& predictions, const std::vector<std::vector<L
         n_images, " images");
   const int64_t per_anchor = predictions.size(1) / n_anchors;
   const int64_t cells = grid * grid;
-  const Tensor p64 = predictions.detach().to(DType::Float64);
+  const Tensor p64 = predictions.detach().cpu().to(DType::Float64);  // read on the CPU (--device=cuda too)
   const double* p = p64.data<double>();
   // feature f of anchor a at cell (row, col) of image n
   auto value = [&](int64_t n, int64_t a, int64_t f, int64_t row, int64_t col) {

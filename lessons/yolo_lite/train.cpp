@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "core/ops.h"
+#include "lessons/common/device.h"
 #include "lessons/yolo_lite/lesson.h"
 
 namespace ember::yolo {
@@ -40,6 +41,7 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const Detection
     std::swap(order[i - 1], order[static_cast<size_t>(gen.randint(0, static_cast<int64_t>(i)))]);
   const Clock::time_point start = Clock::now();
   const int64_t side = train.images.front().image.size(1);
+  const Device device = model_device(model);  // --device: the batches go where the model is
   for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(order.size(), begin + static_cast<size_t>(batch_size));
     DetectionSet batch_set;
@@ -48,7 +50,7 @@ EpochResult train_one_epoch(Module& model, Optimizer& optimizer, const Detection
       batch_set.images.push_back(train.images[order[i]]);
       boxes.push_back(train.images[order[i]].boxes);
     }
-    const Tensor images = stack_images(batch_set, 0, batch_set.images.size());
+    const Tensor images = stack_images(batch_set, 0, batch_set.images.size()).to(device);
 
     optimizer.set_lr(schedule(step));
     Tensor predictions = model(images);
