@@ -107,13 +107,18 @@ std::vector<std::string> split_lines(const std::string& text) {
 }
 
 // The settings saved in a checkpoint of this lesson, then the command line on top.
-Config saved_settings(const Metadata& metadata, const std::string& path, const std::vector<std::string>& args) {
+// resuming: true for --resume (the run goes on where it was, on its device), false for --eval and
+// --detect, where the device it was trained on belongs to that machine, not to the model: --device as
+// given on this command line (the CPU by default), so a model trained on a GPU is scored anywhere.
+Config saved_settings(const Metadata& metadata, const std::string& path, const std::vector<std::string>& args,
+                      bool resuming) {
   check(metadata.count("lesson") && metadata.at("lesson") == "yolo_lite", "yolo_lite: ", path,
         " is not a checkpoint of the yolo_lite lesson (its metadata has no lesson = yolo_lite)");
   Config cfg;
   add_settings(cfg);
   cfg.parse_text(saved_text(metadata, "config", path, kLessonName), path + " (the settings saved with the model)");
   cfg.set("stop_after_epoch", "0", "a saved run");
+  if (!resuming) cfg.set("device", "cpu", "not taken from the checkpoint");
   cfg.apply_args(args);
   check_settings(cfg);
   return cfg;
@@ -133,7 +138,7 @@ LoadedModel load_trained(const std::string& path, const std::vector<std::string>
   check(file_exists(path), "yolo_lite: no checkpoint ", path, " (train first; it is saved after every epoch)");
   LoadedModel loaded;
   const Metadata metadata = load_safetensors(path).metadata;
-  loaded.cfg = saved_settings(metadata, path, args);
+  loaded.cfg = saved_settings(metadata, path, args, /*resuming=*/false);
   set_num_threads(static_cast<int>(loaded.cfg.get_int("threads")));
   loaded.anchors = parse_anchors(saved_text(metadata, "anchors", path, kLessonName), path + ": metadata \"anchors\"");
   loaded.class_names = split_lines(saved_text(metadata, "class_names", path, kLessonName));
@@ -184,7 +189,7 @@ int train(Config& cfg, const std::vector<std::string>& args) {
     check(file_exists(checkpoint_path), "yolo_lite: --resume, but there is no checkpoint ", checkpoint_path,
           " (train once without --resume, with the same --out_dir)");
     resumed = load_safetensors(checkpoint_path).metadata;
-    cfg = saved_settings(resumed, checkpoint_path, args);
+    cfg = saved_settings(resumed, checkpoint_path, args, /*resuming=*/true);
     cfg.set("resume", "True", "--resume");
     check(cfg.get_string("out_dir") == out_dir, "yolo_lite: --resume: ", checkpoint_path,
           " was saved with --out_dir=", cfg.get_string("out_dir"), "; resume it with that --out_dir");
